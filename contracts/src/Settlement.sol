@@ -1,0 +1,614 @@
+// SPDX-License-Identifier: MIT
+pragma solidity 0.8.30;
+
+import {IERC20} from "@openzeppelin/contracts/token/ERC20/IERC20.sol";
+import {SafeERC20} from "@openzeppelin/contracts/token/ERC20/utils/SafeERC20.sol";
+import {AccessManaged} from "@openzeppelin/contracts/access/manager/AccessManaged.sol";
+import {EIP712} from "@openzeppelin/contracts/utils/cryptography/EIP712.sol";
+import {SignatureChecker} from "@openzeppelin/contracts/utils/cryptography/SignatureChecker.sol";
+import {SafeCast} from "@openzeppelin/contracts/utils/math/SafeCast.sol";
+import {CustomerEscrow} from "./escrow/CustomerEscrow.sol";
+import {IProviderRegistry} from "./interfaces/IProviderRegistry.sol";
+import {IProviderStaking} from "./interfaces/IProviderStaking.sol";
+import {ISettlement} from "./interfaces/ISettlement.sol";
+import {PriceMath} from "./libraries/PriceMath.sol";
+import {UsageBatch, UsageEntry} from "./types/Usage.sol";
+
+/// @title Settlement
+/// @notice Holds customer escrow and provider earnings, and settles gateways' signed usage batches:
+///         each entry debits a customer, credits the provider (vesting until the dispute window
+///         closes) and the protocol fee. Providers claim vested earnings (pull). Customers may dispute
+///         an entry within the window; the arbiter's upheld disputes refund from unvested earnings,
+///         then from stake.
+/// @dev Trust model: a gateway signer can only move money within the per-batch and per-window caps,
+///      only at or below published prices, only from customers to providers that the batch names,
+///      and only in batch-id order. See docs/protocol.md.
+contract Settlement is ISettlement, CustomerEscrow, EIP712 {
+    using SafeERC20 for IERC20;
+
+    // ---------------------------------------------------------------- constants
+
+    /// @notice Hard ceiling on the protocol fee (10%): no governor can confiscate more.
+    uint16 public constant MAX_FEE_BPS = 1_000;
+    /// @notice Most entries in one batch: 512 entries stay well under Base's 16.7M per-tx gas cap.
+    uint256 public constant MAX_ENTRIES = 512;
+
+    bytes32 public constant ENTRY_TYPEHASH = keccak256(
+        "Entry(address customer,address provider,bytes32 model,uint32 requests,uint64 promptTokens,uint64 completionTokens,uint48 promptPrice,uint48 completionPrice)"
+    );
+    bytes32 public constant BATCH_TYPEHASH = keccak256(
+        "Batch(uint32 gatewayId,uint64 batchId,bytes32 receiptsRoot,uint32 receiptCount,uint64 deadline,Entry[] entries)Entry(address customer,address provider,bytes32 model,uint32 requests,uint64 promptTokens,uint64 completionTokens,uint48 promptPrice,uint48 completionPrice)"
+    );
+
+    /// @notice Why an entry was skipped instead of settled.
+    uint8 public constant SKIP_PRICE_ABOVE_PUBLISHED = 1;
+    uint8 public constant SKIP_INSUFFICIENT_BALANCE = 2;
+
+    // ---------------------------------------------------------------- types
+
+    struct Gateway {
+        address signer;
+        uint64 nextBatchId;
+    }
+
+    struct SpendWindow {
+        uint40 start;
+        uint96 spent;
+    }
+
+    /// @dev One slot per provider, never zero once touched (epoch is non-zero), so crediting
+    ///      earnings is always a non-zero to non-zero write. Earnings of epoch e vest at
+    ///      (e + 2) * DISPUTE_WINDOW, hence two buckets suffice.
+    struct Earnings {
+        uint96 claimable;
+        uint64 vestingPrev;
+        uint64 vestingCur;
+        uint32 epoch;
+    }
+
+    struct BatchRecord {
+        bytes32 entriesHash;
+        bytes32 receiptsRoot;
+        uint40 settledAt;
+        uint40 vestsAt;
+        uint16 feeBps;
+        uint32 entryCount;
+    }
+
+    /// @notice Points at one entry of one settled batch.
+    struct EntryRef {
+        uint32 gatewayId;
+        uint64 batchId;
+        uint32 index;
+    }
+
+    enum DisputeStatus {
+        None,
+        Open,
+        Upheld,
+        Rejected
+    }
+
+    struct Dispute {
+        address customer;
+        uint32 gatewayId;
+        uint64 batchId;
+        address provider;
+        uint32 entryIndex;
+        uint96 amount;
+        uint16 feeBps;
+        uint40 openedAt;
+        DisputeStatus status;
+    }
+
+    // ---------------------------------------------------------------- state
+
+    /// @notice Length of a vesting epoch and the dispute window, seconds. Fixed at deployment because
+    ///         every provider's earnings buckets are numbered by it.
+    uint256 public immutable DISPUTE_WINDOW;
+    IProviderRegistry public immutable registry;
+    IProviderStaking public immutable staking;
+
+    /// @notice Protocol fee, basis points of each entry's charge.
+    uint16 public feeBps = 250;
+    /// @notice Most one batch may charge, USDC base units.
+    uint96 public maxBatchAmount = 50_000e6;
+    /// @notice Most one gateway may charge per cap window, USDC base units.
+    uint96 public maxWindowAmount = 250_000e6;
+    /// @notice Length of the cap window, seconds.
+    uint40 public capWindow = 1 hours;
+
+    /// @notice Sum of every provider's claimable and vesting earnings.
+    uint256 public totalEarnings;
+    /// @notice Fees collected and not yet withdrawn by the governor.
+    uint256 public protocolFees;
+    uint256 public nextDisputeId = 1;
+
+    mapping(uint32 gatewayId => Gateway) private _gateways;
+    mapping(uint32 gatewayId => SpendWindow) private _windows;
+    mapping(address provider => Earnings) private _earnings;
+    mapping(uint32 gatewayId => mapping(uint64 batchId => BatchRecord)) private _batches;
+    mapping(bytes32 batchKey => mapping(uint256 word => uint256 bits)) private _skipped;
+    mapping(bytes32 batchKey => mapping(uint256 word => uint256 bits)) private _disputed;
+    mapping(uint256 disputeId => Dispute) private _disputes;
+
+    // ---------------------------------------------------------------- events
+
+    event GatewaySignerSet(uint32 indexed gatewayId, address indexed signer);
+    event BatchSettled(
+        uint32 indexed gatewayId,
+        uint64 indexed batchId,
+        bytes32 receiptsRoot,
+        bytes32 entriesHash,
+        uint32 receiptCount,
+        uint32 entryCount,
+        uint256 charged,
+        uint256 fees,
+        uint32 skipped,
+        uint40 vestsAt
+    );
+    event EntrySkipped(uint32 indexed gatewayId, uint64 indexed batchId, uint256 index, uint8 reason);
+    event EarningsClaimed(address indexed provider, uint256 amount);
+    event DisputeOpened(
+        uint256 indexed disputeId,
+        address indexed customer,
+        address indexed provider,
+        EntryRef entry,
+        uint256 amount,
+        bytes32 reasonHash
+    );
+    event DisputeResolved(
+        uint256 indexed disputeId, bool upheld, uint256 refund, uint256 fromEarnings, uint256 fromStake, uint256 fromFees
+    );
+    event SlaCreditPaid(address indexed provider, address indexed customer, uint256 amount);
+    event FeeSet(uint16 feeBps);
+    event CapsSet(uint96 maxBatchAmount, uint96 maxWindowAmount, uint40 capWindow);
+    event FeesWithdrawn(address indexed to, uint256 amount);
+
+    // ---------------------------------------------------------------- errors
+
+    error UnknownGateway(uint32 gatewayId);
+    error BatchOutOfOrder(uint64 expected, uint64 got);
+    error BatchExpired(uint64 deadline);
+    error BadEntryCount(uint256 count);
+    error InvalidSignature();
+    error BatchCapExceeded(uint256 charged, uint256 cap);
+    error WindowCapExceeded(uint256 spent, uint256 cap);
+    error FeeTooHigh(uint16 feeBps, uint16 maximum);
+    error UnknownBatch(uint32 gatewayId, uint64 batchId);
+    error NotEntryCustomer(address caller, address customer);
+    error EntryMismatch();
+    error EntryNotSettled(uint256 index);
+    error AlreadyDisputed(uint256 index);
+    error DisputeWindowClosed(uint40 closedAt);
+    error DisputeAmountTooHigh(uint256 amount, uint256 charge);
+    error DisputeNotOpen(uint256 disputeId);
+    error RefundTooHigh(uint256 refund, uint256 disputed);
+    error NothingToClaim();
+    error LengthMismatch();
+    error InsufficientFees(uint256 requested, uint256 available);
+    error ZeroWindow();
+
+    // ---------------------------------------------------------------- construction
+
+    /// @param usdc_ The settlement token (USDC).
+    /// @param registry_ Provider registry (published prices).
+    /// @param staking_ Provider staking (refunds beyond unvested earnings).
+    /// @param authority The AccessManager.
+    /// @param disputeWindow Seconds a customer has to dispute an entry; also the vesting epoch.
+    constructor(
+        IERC20 usdc_,
+        IProviderRegistry registry_,
+        IProviderStaking staking_,
+        address authority,
+        uint256 disputeWindow
+    ) CustomerEscrow(usdc_) AccessManaged(authority) EIP712("Tollgate Settlement", "1") {
+        if (disputeWindow == 0) revert ZeroWindow();
+        DISPUTE_WINDOW = disputeWindow;
+        registry = registry_;
+        staking = staking_;
+    }
+
+    // ---------------------------------------------------------------- settlement
+
+    /// @notice Settle a usage batch signed by the gateway's current signer. Anyone may submit it.
+    ///         Entries whose price exceeds the published one, or whose customer cannot pay in full,
+    ///         are skipped with `EntrySkipped` (never paid in part, never reverting the batch).
+    /// @param batch The batch (ids, receipts root, entries).
+    /// @param signature The signer's EIP-712 signature (65-byte ECDSA, or ERC-1271 for a contract signer).
+    function settleBatch(UsageBatch calldata batch, bytes calldata signature) external whenNotPaused nonReentrant {
+        bytes32 entriesHash = _authorize(batch, signature);
+        uint256[] memory priceOk = registry.acceptedPrices(batch.entries, block.timestamp);
+        (uint256 charged, uint256 fees, uint32 skipped) = _applyEntries(batch, batch.entries, priceOk);
+        _enforceCaps(batch.gatewayId, charged);
+        _record(batch, entriesHash, charged, fees, skipped);
+    }
+
+    /// @dev Checks order, deadline, size and signature, and consumes the batch id.
+    function _authorize(UsageBatch calldata batch, bytes calldata signature) private returns (bytes32 entriesHash) {
+        Gateway storage gw = _gateways[batch.gatewayId];
+        address signer = gw.signer;
+        if (signer == address(0)) revert UnknownGateway(batch.gatewayId);
+        if (batch.batchId != gw.nextBatchId) revert BatchOutOfOrder(gw.nextBatchId, batch.batchId);
+        if (block.timestamp > batch.deadline) revert BatchExpired(batch.deadline);
+        uint256 n = batch.entries.length;
+        if (n == 0 || n > MAX_ENTRIES) revert BadEntryCount(n);
+
+        entriesHash = _hashEntries(batch.entries);
+        bytes32 digest = _hashTypedDataV4(
+            keccak256(
+                abi.encode(
+                    BATCH_TYPEHASH,
+                    batch.gatewayId,
+                    batch.batchId,
+                    batch.receiptsRoot,
+                    batch.receiptCount,
+                    batch.deadline,
+                    entriesHash
+                )
+            )
+        );
+        // Replay is stopped by the batch id, never by the signature bytes (security-and-gas 1.2).
+        if (!SignatureChecker.isValidSignatureNow(signer, digest, signature)) revert InvalidSignature();
+        gw.nextBatchId = batch.batchId + 1;
+    }
+
+    /// @dev Stores the batch record, moves the totals and announces the batch.
+    function _record(UsageBatch calldata batch, bytes32 entriesHash, uint256 charged, uint256 fees, uint32 skipped)
+        private
+    {
+        uint40 vestsAt = uint40((block.timestamp / DISPUTE_WINDOW + 2) * DISPUTE_WINDOW);
+        uint32 n = uint32(batch.entries.length);
+        _batches[batch.gatewayId][batch.batchId] = BatchRecord({
+            entriesHash: entriesHash,
+            receiptsRoot: batch.receiptsRoot,
+            settledAt: uint40(block.timestamp),
+            vestsAt: vestsAt,
+            feeBps: feeBps,
+            entryCount: n
+        });
+        totalEscrowed -= charged;
+        totalEarnings += charged - fees;
+        protocolFees += fees;
+        emit BatchSettled(
+            batch.gatewayId, batch.batchId, batch.receiptsRoot, entriesHash, batch.receiptCount, n, charged, fees, skipped, vestsAt
+        );
+    }
+
+    /// @dev The per-entry loop: this is where settlement gas goes, so each entry reads one price slot
+    ///      (in the registry) and writes exactly one customer slot and one provider slot.
+    function _applyEntries(UsageBatch calldata batch, UsageEntry[] calldata entries, uint256[] memory priceOk)
+        private
+        returns (uint256 charged, uint256 fees, uint32 skipped)
+    {
+        uint256 fee_ = feeBps;
+        uint32 epoch = uint32(block.timestamp / DISPUTE_WINDOW);
+        uint256 n = entries.length;
+        for (uint256 i; i < n; ++i) {
+            UsageEntry calldata e = entries[i];
+            if (priceOk[i >> 8] & (1 << (i & 255)) == 0) {
+                _skip(batch, i, SKIP_PRICE_ABOVE_PUBLISHED);
+                ++skipped;
+                continue;
+            }
+            uint256 amount = PriceMath.charge(e.promptTokens, e.completionTokens, e.promptPrice, e.completionPrice);
+            if (!_debit(e.customer, amount)) {
+                _skip(batch, i, SKIP_INSUFFICIENT_BALANCE);
+                ++skipped;
+                continue;
+            }
+            uint256 fee = PriceMath.fee(amount, fee_);
+            _creditEarnings(e.provider, amount - fee, epoch);
+            charged += amount;
+            fees += fee;
+        }
+    }
+
+    /// @dev Debits available first, then the pending withdrawal; all or nothing.
+    function _debit(address customer, uint256 amount) private returns (bool) {
+        Account memory a = _accounts[customer];
+        if (amount > uint256(a.available) + a.pending) return false;
+        if (amount <= a.available) {
+            a.available -= uint96(amount);
+        } else {
+            a.pending -= uint96(amount - a.available);
+            a.available = 0;
+        }
+        _accounts[customer] = a;
+        return true;
+    }
+
+    function _creditEarnings(address provider, uint256 amount, uint32 epoch) private {
+        Earnings memory e = _rolled(_earnings[provider], epoch);
+        e.vestingCur += SafeCast.toUint64(amount);
+        _earnings[provider] = e;
+    }
+
+    /// @dev Moves buckets that have vested by `epoch` into `claimable`.
+    function _rolled(Earnings memory e, uint32 epoch) private pure returns (Earnings memory) {
+        if (e.epoch == epoch) return e;
+        if (e.epoch + 1 == epoch) {
+            e.claimable += e.vestingPrev;
+            e.vestingPrev = e.vestingCur;
+        } else {
+            e.claimable += uint96(e.vestingPrev) + e.vestingCur;
+            e.vestingPrev = 0;
+        }
+        e.vestingCur = 0;
+        e.epoch = epoch;
+        return e;
+    }
+
+    function _skip(UsageBatch calldata batch, uint256 index, uint8 reason) private {
+        _skipped[_batchKey(batch.gatewayId, batch.batchId)][index >> 8] |= 1 << (index & 255);
+        emit EntrySkipped(batch.gatewayId, batch.batchId, index, reason);
+    }
+
+    function _enforceCaps(uint32 gatewayId, uint256 charged) private {
+        if (charged > maxBatchAmount) revert BatchCapExceeded(charged, maxBatchAmount);
+        SpendWindow memory w = _windows[gatewayId];
+        if (block.timestamp >= uint256(w.start) + capWindow) {
+            w.start = uint40(block.timestamp);
+            w.spent = 0;
+        }
+        uint256 spent = uint256(w.spent) + charged;
+        if (spent > maxWindowAmount) revert WindowCapExceeded(spent, maxWindowAmount);
+        w.spent = uint96(spent);
+        _windows[gatewayId] = w;
+    }
+
+    /// @dev EIP-712 encodeData of Entry[]: keccak256 of the concatenated struct hashes.
+    function _hashEntries(UsageEntry[] calldata entries) private pure returns (bytes32) {
+        uint256 n = entries.length;
+        bytes32[] memory hashes = new bytes32[](n);
+        for (uint256 i; i < n; ++i) {
+            hashes[i] = _hashEntry(entries[i]);
+        }
+        return keccak256(abi.encodePacked(hashes));
+    }
+
+    function _hashEntry(UsageEntry calldata e) private pure returns (bytes32) {
+        return keccak256(abi.encode(ENTRY_TYPEHASH, e));
+    }
+
+    function _batchKey(uint32 gatewayId, uint64 batchId) private pure returns (bytes32) {
+        return keccak256(abi.encode(gatewayId, batchId));
+    }
+
+    // ---------------------------------------------------------------- earnings
+
+    /// @notice Pay the caller's vested earnings. Works while paused (vested means past the dispute
+    ///         window); a blacklisted provider's failure blocks nobody else.
+    function claim() external nonReentrant {
+        if (frozen[msg.sender]) revert AccountFrozen(msg.sender);
+        Earnings memory e = _rolled(_earnings[msg.sender], _currentEpoch());
+        uint256 amount = e.claimable;
+        if (amount == 0) revert NothingToClaim();
+        e.claimable = 0;
+        _earnings[msg.sender] = e;
+        totalEarnings -= amount;
+        usdc.safeTransfer(msg.sender, amount);
+        emit EarningsClaimed(msg.sender, amount);
+    }
+
+    /// @notice A provider's earnings: claimable now, still vesting, and when the newest bucket vests.
+    function earningsOf(address provider) external view returns (uint256 claimable, uint256 vesting, uint40 nextVestAt) {
+        uint32 epoch = _currentEpoch();
+        Earnings memory e = _rolled(_earnings[provider], epoch);
+        claimable = e.claimable;
+        vesting = uint256(e.vestingPrev) + e.vestingCur;
+        if (e.vestingPrev != 0) nextVestAt = uint40((uint256(epoch) + 1) * DISPUTE_WINDOW);
+        else if (e.vestingCur != 0) nextVestAt = uint40((uint256(epoch) + 2) * DISPUTE_WINDOW);
+    }
+
+    function _currentEpoch() private view returns (uint32) {
+        return uint32(block.timestamp / DISPUTE_WINDOW);
+    }
+
+    // ---------------------------------------------------------------- disputes
+
+    /// @notice Dispute an entry of a settled batch before its earnings vest. The caller must be the
+    ///         entry's customer. `entryHashes` are the EIP-712 struct hashes of all the batch's
+    ///         entries (the indexer serves them); they must hash to the batch's recorded entriesHash.
+    /// @param ref The batch (gateway id, batch id) and the entry's position in it.
+    /// @param entry The entry itself.
+    /// @param entryHashes Struct hashes of every entry of the batch.
+    /// @param amount How much of the entry's charge is disputed.
+    /// @param reasonHash keccak256 of the customer's written reason (kept off-chain).
+    /// @return disputeId The new dispute.
+    function openDispute(
+        EntryRef calldata ref,
+        UsageEntry calldata entry,
+        bytes32[] calldata entryHashes,
+        uint256 amount,
+        bytes32 reasonHash
+    ) external whenNotPaused returns (uint256 disputeId) {
+        if (entry.customer != msg.sender) revert NotEntryCustomer(msg.sender, entry.customer);
+        uint16 batchFeeBps = _markDisputed(ref, entry, entryHashes);
+        uint256 charge =
+            PriceMath.charge(entry.promptTokens, entry.completionTokens, entry.promptPrice, entry.completionPrice);
+        if (amount == 0 || amount > charge) revert DisputeAmountTooHigh(amount, charge);
+
+        disputeId = nextDisputeId++;
+        _disputes[disputeId] = Dispute({
+            customer: msg.sender,
+            gatewayId: ref.gatewayId,
+            batchId: ref.batchId,
+            provider: entry.provider,
+            entryIndex: ref.index,
+            amount: uint96(amount),
+            feeBps: batchFeeBps,
+            openedAt: uint40(block.timestamp),
+            status: DisputeStatus.Open
+        });
+        // Keep enough stake from leaving to pay the provider's share should the dispute be upheld.
+        staking.lock(entry.provider, amount);
+        emit DisputeOpened(disputeId, msg.sender, entry.provider, ref, amount, reasonHash);
+    }
+
+    /// @dev Checks that the entry was settled in that batch, is within its dispute window and was not
+    ///      disputed before, and marks it disputed. Returns the batch's fee rate.
+    function _markDisputed(EntryRef calldata ref, UsageEntry calldata entry, bytes32[] calldata entryHashes)
+        private
+        returns (uint16)
+    {
+        BatchRecord memory b = _batches[ref.gatewayId][ref.batchId];
+        if (b.settledAt == 0) revert UnknownBatch(ref.gatewayId, ref.batchId);
+        if (block.timestamp >= b.vestsAt) revert DisputeWindowClosed(b.vestsAt);
+        uint256 index = ref.index;
+        if (
+            index >= entryHashes.length || keccak256(abi.encodePacked(entryHashes)) != b.entriesHash
+                || entryHashes[index] != _hashEntry(entry)
+        ) revert EntryMismatch();
+        bytes32 key = _batchKey(ref.gatewayId, ref.batchId);
+        uint256 bit = 1 << (index & 255);
+        if (_skipped[key][index >> 8] & bit != 0) revert EntryNotSettled(index);
+        if (_disputed[key][index >> 8] & bit != 0) revert AlreadyDisputed(index);
+        _disputed[key][index >> 8] |= bit;
+        return b.feeBps;
+    }
+
+    /// @notice Resolve an open dispute. Arbiter. An upheld dispute refunds `refund` to the customer's
+    ///         escrow: the fee share from protocol fees, the provider's share from its unvested
+    ///         earnings, then from its stake (jailing it if even that falls short).
+    /// @param disputeId The dispute.
+    /// @param upheld Whether the customer is right.
+    /// @param refund USDC base units to refund, at most the disputed amount (ignored when rejected).
+    function resolveDispute(uint256 disputeId, bool upheld, uint256 refund) external restricted nonReentrant {
+        Dispute storage d = _disputes[disputeId];
+        if (d.status != DisputeStatus.Open) revert DisputeNotOpen(disputeId);
+        uint256 disputed = d.amount;
+        address provider = d.provider;
+        staking.unlock(provider, disputed);
+        if (!upheld) {
+            d.status = DisputeStatus.Rejected;
+            emit DisputeResolved(disputeId, false, 0, 0, 0, 0);
+            return;
+        }
+        if (refund > disputed) revert RefundTooHigh(refund, disputed);
+        d.status = DisputeStatus.Upheld;
+
+        uint256 feeShare = PriceMath.fee(refund, d.feeBps);
+        uint256 fromFees = feeShare <= protocolFees ? feeShare : protocolFees;
+        protocolFees -= fromFees;
+        uint256 owed = refund - fromFees;
+        uint256 fromEarnings = _takeUnvested(provider, owed);
+        uint256 fromStake;
+        if (owed > fromEarnings) {
+            fromStake = staking.slash(provider, owed - fromEarnings, address(this), bytes32("dispute"));
+        }
+        uint256 paid = fromFees + fromEarnings + fromStake;
+        _credit(d.customer, paid);
+        emit DisputeResolved(disputeId, true, paid, fromEarnings, fromStake, fromFees);
+    }
+
+    /// @dev Takes up to `amount` from the provider's unvested buckets, newest first.
+    function _takeUnvested(address provider, uint256 amount) private returns (uint256 taken) {
+        Earnings memory e = _rolled(_earnings[provider], _currentEpoch());
+        uint256 fromCur = amount < e.vestingCur ? amount : e.vestingCur;
+        e.vestingCur -= uint64(fromCur);
+        uint256 rest = amount - fromCur;
+        uint256 fromPrev = rest < e.vestingPrev ? rest : e.vestingPrev;
+        e.vestingPrev -= uint64(fromPrev);
+        _earnings[provider] = e;
+        taken = fromCur + fromPrev;
+        totalEarnings -= taken;
+    }
+
+    /// @notice A dispute's record.
+    function disputeOf(uint256 disputeId) external view returns (Dispute memory) {
+        return _disputes[disputeId];
+    }
+
+    // ---------------------------------------------------------------- SLA credits (SlaCredits contract)
+
+    /// @inheritdoc ISettlement
+    function creditSla(address provider, address[] calldata customers, uint256[] calldata amounts, uint256 dust)
+        external
+        restricted
+    {
+        if (customers.length != amounts.length) revert LengthMismatch();
+        for (uint256 i; i < customers.length; ++i) {
+            if (amounts[i] == 0) continue;
+            _credit(customers[i], amounts[i]);
+            emit SlaCreditPaid(provider, customers[i], amounts[i]);
+        }
+        protocolFees += dust;
+    }
+
+    // ---------------------------------------------------------------- gateways
+
+    /// @notice Authorize `signer` for `gatewayId`, or rotate it. Governor, delayed. Batch ids continue.
+    /// @param gatewayId The gateway.
+    /// @param signer The new signer (an EOA or an ERC-1271 contract).
+    function setGatewaySigner(uint32 gatewayId, address signer) external restricted {
+        if (signer == address(0)) revert ZeroAddress();
+        _gateways[gatewayId].signer = signer;
+        emit GatewaySignerSet(gatewayId, signer);
+    }
+
+    /// @notice Revoke a gateway's signer at once (suspected key theft). Guardian.
+    /// @param gatewayId The gateway.
+    function revokeGatewaySigner(uint32 gatewayId) external restricted {
+        _gateways[gatewayId].signer = address(0);
+        emit GatewaySignerSet(gatewayId, address(0));
+    }
+
+    /// @inheritdoc ISettlement
+    function gatewaySigner(uint32 gatewayId) external view returns (address) {
+        return _gateways[gatewayId].signer;
+    }
+
+    /// @notice The next batch id `gatewayId` must submit.
+    function nextBatchId(uint32 gatewayId) external view returns (uint64) {
+        return _gateways[gatewayId].nextBatchId;
+    }
+
+    /// @notice What the gateway has charged in the current cap window.
+    function windowOf(uint32 gatewayId) external view returns (uint40 start, uint96 spent) {
+        SpendWindow memory w = _windows[gatewayId];
+        return (w.start, w.spent);
+    }
+
+    /// @notice A settled batch's record (zero when not settled).
+    function batchOf(uint32 gatewayId, uint64 batchId) external view returns (BatchRecord memory) {
+        return _batches[gatewayId][batchId];
+    }
+
+    /// @notice Whether entry `index` of a batch was skipped.
+    function isSkipped(uint32 gatewayId, uint64 batchId, uint256 index) external view returns (bool) {
+        return _skipped[_batchKey(gatewayId, batchId)][index >> 8] & (1 << (index & 255)) != 0;
+    }
+
+    /// @notice The EIP-712 struct hash of an entry (what `openDispute` expects in `entryHashes`).
+    function hashEntry(UsageEntry calldata entry) external pure returns (bytes32) {
+        return _hashEntry(entry);
+    }
+
+    // ---------------------------------------------------------------- governance
+
+    /// @notice Set the protocol fee. Governor, delayed.
+    /// @param feeBps_ Basis points, at most MAX_FEE_BPS.
+    function setFeeBps(uint16 feeBps_) external restricted {
+        if (feeBps_ > MAX_FEE_BPS) revert FeeTooHigh(feeBps_, MAX_FEE_BPS);
+        feeBps = feeBps_;
+        emit FeeSet(feeBps_);
+    }
+
+    /// @notice Set the caps that bound what a stolen signer key can move. Governor, delayed.
+    function setCaps(uint96 maxBatchAmount_, uint96 maxWindowAmount_, uint40 capWindow_) external restricted {
+        if (capWindow_ == 0) revert ZeroWindow();
+        maxBatchAmount = maxBatchAmount_;
+        maxWindowAmount = maxWindowAmount_;
+        capWindow = capWindow_;
+        emit CapsSet(maxBatchAmount_, maxWindowAmount_, capWindow_);
+    }
+
+    /// @notice Send collected protocol fees to `to`. Governor, delayed.
+    function withdrawFees(address to, uint256 amount) external restricted nonReentrant {
+        if (amount > protocolFees) revert InsufficientFees(amount, protocolFees);
+        protocolFees -= amount;
+        usdc.safeTransfer(to, amount);
+        emit FeesWithdrawn(to, amount);
+    }
+}

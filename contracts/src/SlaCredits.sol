@@ -1,0 +1,262 @@
+// SPDX-License-Identifier: MIT
+pragma solidity 0.8.30;
+
+import {AccessManaged} from "@openzeppelin/contracts/access/manager/AccessManaged.sol";
+import {EIP712} from "@openzeppelin/contracts/utils/cryptography/EIP712.sol";
+import {SignatureChecker} from "@openzeppelin/contracts/utils/cryptography/SignatureChecker.sol";
+import {Pausable} from "@openzeppelin/contracts/utils/Pausable.sol";
+import {IProviderStaking} from "./interfaces/IProviderStaking.sol";
+import {ISettlement} from "./interfaces/ISettlement.sol";
+import {SlaMath} from "./libraries/SlaMath.sol";
+import {CustomerSpend, SlaPolicy, SlaReport} from "./types/Usage.sol";
+
+/// @title SlaCredits
+/// @notice The published SLA per tier, and its enforcement: a gateway posts a signed report of a
+///         provider's measured availability and p95 time-to-first-token over one SLA window, with
+///         what each affected customer spent there; this contract computes each customer's credit
+///         from the policy, takes it from the provider's stake and books it into the customer's
+///         escrow. Short stake never reverts: what exists is paid pro rata and the provider is jailed.
+/// @dev A report is accepted once per (gateway, provider, tier, window start). Credits are bounded
+///      by capBps of the reported spend and by `maxCreditPerReport`; the indexer re-derives the
+///      reported spend from published receipts (docs/protocol.md).
+contract SlaCredits is AccessManaged, Pausable, EIP712 {
+    bytes32 public constant CUSTOMER_SPEND_TYPEHASH = keccak256("CustomerSpend(address customer,uint96 spend)");
+    bytes32 public constant SLA_REPORT_TYPEHASH = keccak256(
+        "SlaReport(uint32 gatewayId,address provider,uint8 tier,uint64 windowStart,uint64 windowEnd,uint32 requests,uint32 availabilityPpm,uint32 p95TtftMs,uint64 deadline,CustomerSpend[] spends)CustomerSpend(address customer,uint96 spend)"
+    );
+    /// @notice Most customers in one report, to bound its gas well under the per-tx cap.
+    uint256 public constant MAX_SPENDS = 512;
+    /// @notice Longest window one report may cover.
+    uint64 public constant MAX_WINDOW = 31 days;
+    /// @notice Highest credit any policy may promise: the whole spend.
+    uint16 public constant MAX_CAP_BPS = 10_000;
+
+    ISettlement public immutable settlement;
+    IProviderStaking public immutable staking;
+
+    /// @notice Most one report can take from a provider's stake, USDC base units (stolen-key bound).
+    uint96 public maxCreditPerReport = 10_000e6;
+
+    mapping(uint8 tier => SlaPolicy) private _policies;
+    mapping(bytes32 reportKey => bool) public reported;
+
+    event SlaPolicySet(uint8 indexed tier, SlaPolicy policy);
+    event MaxCreditPerReportSet(uint96 amount);
+    /// @notice What a report led to: the credit rate, the spend it applies to, the credit owed and
+    ///         the credit paid (less than owed only when the provider's stake ran short).
+    struct Outcome {
+        uint256 creditBps;
+        uint256 totalSpend;
+        uint256 creditOwed;
+        uint256 creditPaid;
+    }
+
+    event SlaReported(
+        bytes32 indexed reportKey,
+        uint32 indexed gatewayId,
+        address indexed provider,
+        uint8 tier,
+        uint64 windowStart,
+        uint64 windowEnd,
+        uint32 requests,
+        uint32 availabilityPpm,
+        uint32 p95TtftMs,
+        Outcome outcome
+    );
+
+    error UnknownGateway(uint32 gatewayId);
+    error InvalidSignature();
+    error ReportExpired(uint64 deadline);
+    error AlreadyReported(bytes32 reportKey);
+    error BadWindow(uint64 windowStart, uint64 windowEnd);
+    error BadSpendCount(uint256 count);
+    error UnknownTier(uint8 tier);
+    error InvalidPolicy();
+    error AvailabilityOutOfRange(uint32 availabilityPpm);
+    error CreditAboveReportCap(uint256 credit, uint256 cap);
+
+    /// @param settlement_ Settlement (gateway signers, customer escrow).
+    /// @param staking_ Provider staking (pays credits).
+    /// @param authority The AccessManager.
+    constructor(ISettlement settlement_, IProviderStaking staking_, address authority)
+        AccessManaged(authority)
+        EIP712("Tollgate SLA", "1")
+    {
+        settlement = settlement_;
+        staking = staking_;
+        // Default schedule of the market's usual SLA addendum: 99.9% availability, p95 TTFT 1.5 s,
+        // 5% credit per 0.1% below target, 5% for a TTFT breach, capped at 25% of spend. A window
+        // under 1,000 requests cannot resolve 0.1% of availability, so it earns no credit.
+        SlaPolicy memory standard = SlaPolicy({
+            availabilityTargetPpm: 999_000,
+            stepPpm: 1_000,
+            ttftTargetMs: 1_500,
+            minRequests: 1_000,
+            creditPerStepBps: 500,
+            ttftCreditBps: 500,
+            capBps: 2_500
+        });
+        for (uint8 tier; tier < 3; ++tier) {
+            _setPolicy(tier, standard);
+        }
+    }
+
+    /// @notice Submit a gateway-signed SLA report and pay the credits it implies. Anyone may submit.
+    /// @param report The measured window and the customers' spend.
+    /// @param signature The gateway signer's EIP-712 signature.
+    function submitReport(SlaReport calldata report, bytes calldata signature) external whenNotPaused {
+        address signer = settlement.gatewaySigner(report.gatewayId);
+        if (signer == address(0)) revert UnknownGateway(report.gatewayId);
+        if (block.timestamp > report.deadline) revert ReportExpired(report.deadline);
+        if (
+            report.windowEnd <= report.windowStart || report.windowEnd > block.timestamp
+                || report.windowEnd - report.windowStart > MAX_WINDOW
+        ) revert BadWindow(report.windowStart, report.windowEnd);
+        if (report.availabilityPpm > 1_000_000) revert AvailabilityOutOfRange(report.availabilityPpm);
+        uint256 n = report.spends.length;
+        if (n > MAX_SPENDS) revert BadSpendCount(n);
+        SlaPolicy memory policy = _policies[report.tier];
+        if (policy.stepPpm == 0) revert UnknownTier(report.tier);
+
+        if (!SignatureChecker.isValidSignatureNow(signer, _digest(report), signature)) revert InvalidSignature();
+        bytes32 key = reportKey(report.gatewayId, report.provider, report.tier, report.windowStart);
+        if (reported[key]) revert AlreadyReported(key);
+        reported[key] = true;
+
+        _announce(key, report, _pay(report, policy));
+    }
+
+    function _announce(bytes32 key, SlaReport calldata report, Outcome memory outcome) private {
+        emit SlaReported(
+            key,
+            report.gatewayId,
+            report.provider,
+            report.tier,
+            report.windowStart,
+            report.windowEnd,
+            report.requests,
+            report.availabilityPpm,
+            report.p95TtftMs,
+            outcome
+        );
+    }
+
+    /// @dev Computes each customer's credit, takes the total from stake into Settlement and books it.
+    function _pay(SlaReport calldata report, SlaPolicy memory policy) private returns (Outcome memory o) {
+        o.creditBps = SlaMath.creditBps(policy, report.requests, report.availabilityPpm, report.p95TtftMs);
+        (address[] memory customers, uint256[] memory credits, uint256 totalSpend, uint256 owed) =
+            _credits(report.spends, o.creditBps);
+        if (owed > maxCreditPerReport) revert CreditAboveReportCap(owed, maxCreditPerReport);
+        o.totalSpend = totalSpend;
+        o.creditOwed = owed;
+        if (owed == 0) return o;
+        o.creditPaid = staking.slash(report.provider, owed, address(settlement), bytes32("sla"));
+        uint256 dust;
+        if (o.creditPaid < owed) dust = _prorate(credits, o.creditPaid, owed);
+        settlement.creditSla(report.provider, customers, credits, dust);
+    }
+
+    /// @notice The credit, in basis points of spend, a measured window earns under a tier's policy.
+    function creditBpsFor(uint8 tier, uint32 requests, uint32 availabilityPpm, uint32 p95TtftMs)
+        external
+        view
+        returns (uint256)
+    {
+        return SlaMath.creditBps(_policies[tier], requests, availabilityPpm, p95TtftMs);
+    }
+
+    /// @notice A tier's SLA policy.
+    function policyOf(uint8 tier) external view returns (SlaPolicy memory) {
+        return _policies[tier];
+    }
+
+    /// @notice The id under which a report is accepted once.
+    function reportKey(uint32 gatewayId, address provider, uint8 tier, uint64 windowStart)
+        public
+        pure
+        returns (bytes32)
+    {
+        return keccak256(abi.encode(gatewayId, provider, tier, windowStart));
+    }
+
+    /// @notice Set a tier's SLA policy. Governor, delayed.
+    function setPolicy(uint8 tier, SlaPolicy calldata policy) external restricted {
+        _setPolicy(tier, policy);
+    }
+
+    /// @notice Set the most one report can take from stake. Governor, delayed.
+    function setMaxCreditPerReport(uint96 amount) external restricted {
+        maxCreditPerReport = amount;
+        emit MaxCreditPerReportSet(amount);
+    }
+
+    /// @notice Halt SLA reports. Guardian.
+    function pause() external restricted {
+        _pause();
+    }
+
+    /// @notice Resume. Guardian.
+    function unpause() external restricted {
+        _unpause();
+    }
+
+    function _setPolicy(uint8 tier, SlaPolicy memory policy) private {
+        if (
+            policy.stepPpm == 0 || policy.availabilityTargetPpm > 1_000_000 || policy.capBps > MAX_CAP_BPS
+                || policy.creditPerStepBps > MAX_CAP_BPS || policy.ttftCreditBps > MAX_CAP_BPS
+        ) revert InvalidPolicy();
+        _policies[tier] = policy;
+        emit SlaPolicySet(tier, policy);
+    }
+
+    function _credits(CustomerSpend[] calldata spends, uint256 bps)
+        private
+        pure
+        returns (address[] memory customers, uint256[] memory credits, uint256 totalSpend, uint256 owed)
+    {
+        uint256 n = spends.length;
+        customers = new address[](n);
+        credits = new uint256[](n);
+        for (uint256 i; i < n; ++i) {
+            customers[i] = spends[i].customer;
+            credits[i] = SlaMath.credit(spends[i].spend, bps);
+            totalSpend += spends[i].spend;
+            owed += credits[i];
+        }
+    }
+
+    /// @dev Scales credits down to what the stake could pay, rounding down; returns the rounding dust.
+    function _prorate(uint256[] memory credits, uint256 paid, uint256 owed) private pure returns (uint256 dust) {
+        uint256 distributed;
+        for (uint256 i; i < credits.length; ++i) {
+            credits[i] = (credits[i] * paid) / owed;
+            distributed += credits[i];
+        }
+        dust = paid - distributed;
+    }
+
+    function _digest(SlaReport calldata r) private view returns (bytes32) {
+        uint256 n = r.spends.length;
+        bytes32[] memory hashes = new bytes32[](n);
+        for (uint256 i; i < n; ++i) {
+            hashes[i] = keccak256(abi.encode(CUSTOMER_SPEND_TYPEHASH, r.spends[i].customer, r.spends[i].spend));
+        }
+        return _hashTypedDataV4(
+            keccak256(
+                abi.encode(
+                    SLA_REPORT_TYPEHASH,
+                    r.gatewayId,
+                    r.provider,
+                    r.tier,
+                    r.windowStart,
+                    r.windowEnd,
+                    r.requests,
+                    r.availabilityPpm,
+                    r.p95TtftMs,
+                    r.deadline,
+                    keccak256(abi.encodePacked(hashes))
+                )
+            )
+        );
+    }
+}

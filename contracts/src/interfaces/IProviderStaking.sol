@@ -1,0 +1,19 @@
+// SPDX-License-Identifier: MIT
+pragma solidity 0.8.30;
+
+/// @notice What Settlement and SlaCredits call on provider staking.
+interface IProviderStaking {
+    /// @notice Take up to `amount` of the provider's bonded and unbonding stake and send it to
+    ///         `recipient`. Never reverts for lack of stake: pays what exists and jails the provider.
+    /// @return paid The amount actually taken.
+    function slash(address provider, uint256 amount, address recipient, bytes32 reason) external returns (uint256 paid);
+
+    /// @notice Reserve stake against an open liability (a dispute) so it cannot be withdrawn.
+    function lock(address provider, uint256 amount) external;
+
+    /// @notice Release a reservation made by `lock`.
+    function unlock(address provider, uint256 amount) external;
+
+    /// @notice Registered, not jailed and bonded at least the minimum stake: routable.
+    function isActive(address provider) external view returns (bool);
+}
