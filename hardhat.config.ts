@@ -22,13 +22,13 @@ const compiler = (runs: number) => ({
 const SETTLEMENT_RUNS = Number(process.env.SETTLEMENT_RUNS ?? 2_000);
 const profile = () => ({
   compilers: [compiler(RUNS)],
-  overrides: { "contracts/src/Settlement.sol": compiler(SETTLEMENT_RUNS) },
+  overrides: { [`${process.env.TOLLGATE_SOURCES ?? "contracts/src"}/Settlement.sol`]: compiler(SETTLEMENT_RUNS) },
 });
 
 export default defineConfig({
   plugins: [hardhatToolboxViem],
   paths: {
-    sources: "contracts/src",
+    sources: process.env.TOLLGATE_SOURCES ?? "contracts/src",
     tests: { solidity: "contracts/test", nodejs: "contracts/test" },
     // Overridable so parallel builds (several worktrees or agents) never share one output folder.
     artifacts: process.env.TOLLGATE_ARTIFACTS ?? "contracts/artifacts",

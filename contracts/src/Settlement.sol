@@ -5,6 +5,7 @@ import {IERC20} from "@openzeppelin/contracts/token/ERC20/IERC20.sol";
 import {SafeERC20} from "@openzeppelin/contracts/token/ERC20/utils/SafeERC20.sol";
 import {AccessManaged} from "@openzeppelin/contracts/access/manager/AccessManaged.sol";
 import {EIP712} from "@openzeppelin/contracts/utils/cryptography/EIP712.sol";
+import {MerkleProof} from "@openzeppelin/contracts/utils/cryptography/MerkleProof.sol";
 import {SignatureChecker} from "@openzeppelin/contracts/utils/cryptography/SignatureChecker.sol";
 import {SafeCast} from "@openzeppelin/contracts/utils/math/SafeCast.sol";
 import {CustomerEscrow} from "./escrow/CustomerEscrow.sol";
@@ -56,15 +57,13 @@ contract Settlement is ISettlement, CustomerEscrow, EIP712 {
         uint96 spent;
     }
 
-    /// @dev One slot per provider, never zero once touched (epoch is non-zero), so crediting
-    ///      earnings is always a non-zero to non-zero write. Earnings of epoch e vest at
-    ///      (e + 2) * DISPUTE_WINDOW, hence two buckets suffice.
-    struct Earnings {
-        uint96 claimable;
-        uint64 vestingPrev;
-        uint64 vestingCur;
-        uint32 epoch;
-    }
+    /// @dev A provider's earnings live in one packed word (see `_roll`): claimable (bits 0-95),
+    ///      vesting from the previous epoch (96-159), vesting from the current epoch (160-223) and
+    ///      that epoch's number (224-255). Earnings of epoch e vest at (e + 2) * DISPUTE_WINDOW, so
+    ///      two buckets suffice; the epoch keeps the word non-zero once touched, so crediting is
+    ///      always one non-zero to non-zero write.
+    uint256 private constant MASK64 = type(uint64).max;
+    uint256 private constant MASK96 = type(uint96).max;
 
     struct BatchRecord {
         bytes32 entriesHash;
@@ -126,7 +125,7 @@ contract Settlement is ISettlement, CustomerEscrow, EIP712 {
 
     mapping(uint32 gatewayId => Gateway) private _gateways;
     mapping(uint32 gatewayId => SpendWindow) private _windows;
-    mapping(address provider => Earnings) private _earnings;
+    mapping(address provider => uint256 packed) private _earnings;
     mapping(uint32 gatewayId => mapping(uint64 batchId => BatchRecord)) private _batches;
     mapping(bytes32 batchKey => mapping(uint256 word => uint256 bits)) private _skipped;
     mapping(bytes32 batchKey => mapping(uint256 word => uint256 bits)) private _disputed;
@@ -282,7 +281,7 @@ contract Settlement is ISettlement, CustomerEscrow, EIP712 {
         returns (uint256 charged, uint256 fees, uint32 skipped)
     {
         uint256 fee_ = feeBps;
-        uint32 epoch = uint32(block.timestamp / DISPUTE_WINDOW);
+        uint256 epoch = block.timestamp / DISPUTE_WINDOW;
         uint256 n = entries.length;
         for (uint256 i; i < n; ++i) {
             UsageEntry calldata e = entries[i];
@@ -304,39 +303,59 @@ contract Settlement is ISettlement, CustomerEscrow, EIP712 {
         }
     }
 
-    /// @dev Debits available first, then the pending withdrawal; all or nothing.
+    /// @dev Debits available first, then the pending withdrawal; all or nothing. One read and one
+    ///      write of the customer's slot (Account: available bits 0-95, pending 96-191).
     function _debit(address customer, uint256 amount) private returns (bool) {
-        Account memory a = _accounts[customer];
-        if (amount > uint256(a.available) + a.pending) return false;
-        if (amount <= a.available) {
-            a.available -= uint96(amount);
-        } else {
-            a.pending -= uint96(amount - a.available);
-            a.available = 0;
+        Account storage account = _accounts[customer];
+        uint256 word;
+        assembly ("memory-safe") {
+            word := sload(account.slot)
         }
-        _accounts[customer] = a;
+        uint256 available = word & MASK96;
+        if (amount <= available) {
+            word -= amount; // available is the lowest field: no borrow into pending
+        } else {
+            uint256 pending = (word >> 96) & MASK96;
+            if (amount > available + pending) return false;
+            pending -= amount - available;
+            word = (word & ~((MASK96 << 96) | MASK96)) | (pending << 96);
+        }
+        assembly ("memory-safe") {
+            sstore(account.slot, word)
+        }
         return true;
     }
 
-    function _creditEarnings(address provider, uint256 amount, uint32 epoch) private {
-        Earnings memory e = _rolled(_earnings[provider], epoch);
-        e.vestingCur += SafeCast.toUint64(amount);
-        _earnings[provider] = e;
+    function _creditEarnings(address provider, uint256 amount, uint256 epoch) private {
+        uint256 word = _roll(_earnings[provider], epoch);
+        uint256 cur = ((word >> 160) & MASK64) + amount;
+        if (cur > MASK64) revert SafeCast.SafeCastOverflowedUintDowncast(64, cur);
+        _earnings[provider] = (word & ~(MASK64 << 160)) | (cur << 160);
     }
 
-    /// @dev Moves buckets that have vested by `epoch` into `claimable`.
-    function _rolled(Earnings memory e, uint32 epoch) private pure returns (Earnings memory) {
-        if (e.epoch == epoch) return e;
-        if (e.epoch + 1 == epoch) {
-            e.claimable += e.vestingPrev;
-            e.vestingPrev = e.vestingCur;
+    /// @dev Moves buckets that have vested by `epoch` into claimable and makes `epoch` current.
+    function _roll(uint256 word, uint256 epoch) private pure returns (uint256) {
+        uint256 stored = word >> 224;
+        if (stored == epoch) return word;
+        (uint256 claimable, uint256 prev, uint256 cur) = _unpack(word);
+        if (stored + 1 == epoch) {
+            claimable += prev;
+            prev = cur;
         } else {
-            e.claimable += uint96(e.vestingPrev) + e.vestingCur;
-            e.vestingPrev = 0;
+            claimable += prev + cur;
+            prev = 0;
         }
-        e.vestingCur = 0;
-        e.epoch = epoch;
-        return e;
+        return _pack(claimable, prev, 0, epoch);
+    }
+
+    function _unpack(uint256 word) private pure returns (uint256 claimable, uint256 prev, uint256 cur) {
+        return (word & MASK96, (word >> 96) & MASK64, (word >> 160) & MASK64);
+    }
+
+    function _pack(uint256 claimable, uint256 prev, uint256 cur, uint256 epoch) private pure returns (uint256) {
+        // Every field is bounded by USDC's total supply (< 2^64 base units today); the casts fail loudly if not.
+        return uint256(SafeCast.toUint96(claimable)) | (uint256(SafeCast.toUint64(prev)) << 96)
+            | (uint256(SafeCast.toUint64(cur)) << 160) | (uint256(SafeCast.toUint32(epoch)) << 224);
     }
 
     function _skip(UsageBatch calldata batch, uint256 index, uint8 reason) private {
@@ -364,11 +383,24 @@ contract Settlement is ISettlement, CustomerEscrow, EIP712 {
         for (uint256 i; i < n; ++i) {
             hashes[i] = _hashEntry(entries[i]);
         }
-        return keccak256(abi.encodePacked(hashes));
+        bytes32 h;
+        assembly ("memory-safe") {
+            h := keccak256(add(hashes, 0x20), mul(n, 0x20))
+        }
+        return h;
     }
 
-    function _hashEntry(UsageEntry calldata e) private pure returns (bytes32) {
-        return keccak256(abi.encode(ENTRY_TYPEHASH, e));
+    /// @dev keccak256(abi.encode(ENTRY_TYPEHASH, e)) computed straight from calldata: the entry is
+    ///      eight static words, so its ABI encoding is its calldata. Dirty calldata cannot help an
+    ///      attacker: it only changes the hash, and the signature check then fails.
+    function _hashEntry(UsageEntry calldata e) private pure returns (bytes32 h) {
+        bytes32 typehash = ENTRY_TYPEHASH;
+        assembly ("memory-safe") {
+            let m := mload(0x40)
+            mstore(m, typehash)
+            calldatacopy(add(m, 0x20), e, 0x100)
+            h := keccak256(m, 0x120)
+        }
     }
 
     function _batchKey(uint32 gatewayId, uint64 batchId) private pure returns (bytes32) {
@@ -381,11 +413,10 @@ contract Settlement is ISettlement, CustomerEscrow, EIP712 {
     ///         window); a blacklisted provider's failure blocks nobody else.
     function claim() external nonReentrant {
         if (frozen[msg.sender]) revert AccountFrozen(msg.sender);
-        Earnings memory e = _rolled(_earnings[msg.sender], _currentEpoch());
-        uint256 amount = e.claimable;
+        uint256 word = _roll(_earnings[msg.sender], _currentEpoch());
+        uint256 amount = word & MASK96;
         if (amount == 0) revert NothingToClaim();
-        e.claimable = 0;
-        _earnings[msg.sender] = e;
+        _earnings[msg.sender] = word & ~MASK96;
         totalEarnings -= amount;
         usdc.safeTransfer(msg.sender, amount);
         emit EarningsClaimed(msg.sender, amount);
@@ -393,16 +424,16 @@ contract Settlement is ISettlement, CustomerEscrow, EIP712 {
 
     /// @notice A provider's earnings: claimable now, still vesting, and when the newest bucket vests.
     function earningsOf(address provider) external view returns (uint256 claimable, uint256 vesting, uint40 nextVestAt) {
-        uint32 epoch = _currentEpoch();
-        Earnings memory e = _rolled(_earnings[provider], epoch);
-        claimable = e.claimable;
-        vesting = uint256(e.vestingPrev) + e.vestingCur;
-        if (e.vestingPrev != 0) nextVestAt = uint40((uint256(epoch) + 1) * DISPUTE_WINDOW);
-        else if (e.vestingCur != 0) nextVestAt = uint40((uint256(epoch) + 2) * DISPUTE_WINDOW);
+        uint256 epoch = _currentEpoch();
+        (uint256 claimable_, uint256 prev, uint256 cur) = _unpack(_roll(_earnings[provider], epoch));
+        claimable = claimable_;
+        vesting = prev + cur;
+        if (prev != 0) nextVestAt = uint40((epoch + 1) * DISPUTE_WINDOW);
+        else if (cur != 0) nextVestAt = uint40((epoch + 2) * DISPUTE_WINDOW);
     }
 
-    function _currentEpoch() private view returns (uint32) {
-        return uint32(block.timestamp / DISPUTE_WINDOW);
+    function _currentEpoch() private view returns (uint256) {
+        return block.timestamp / DISPUTE_WINDOW;
     }
 
     // ---------------------------------------------------------------- disputes
@@ -504,13 +535,12 @@ contract Settlement is ISettlement, CustomerEscrow, EIP712 {
 
     /// @dev Takes up to `amount` from the provider's unvested buckets, newest first.
     function _takeUnvested(address provider, uint256 amount) private returns (uint256 taken) {
-        Earnings memory e = _rolled(_earnings[provider], _currentEpoch());
-        uint256 fromCur = amount < e.vestingCur ? amount : e.vestingCur;
-        e.vestingCur -= uint64(fromCur);
+        uint256 epoch = _currentEpoch();
+        (uint256 claimable, uint256 prev, uint256 cur) = _unpack(_roll(_earnings[provider], epoch));
+        uint256 fromCur = amount < cur ? amount : cur;
         uint256 rest = amount - fromCur;
-        uint256 fromPrev = rest < e.vestingPrev ? rest : e.vestingPrev;
-        e.vestingPrev -= uint64(fromPrev);
-        _earnings[provider] = e;
+        uint256 fromPrev = rest < prev ? rest : prev;
+        _earnings[provider] = _pack(claimable, prev - fromPrev, cur - fromCur, epoch);
         taken = fromCur + fromPrev;
         totalEarnings -= taken;
     }
@@ -578,6 +608,19 @@ contract Settlement is ISettlement, CustomerEscrow, EIP712 {
     /// @notice Whether entry `index` of a batch was skipped.
     function isSkipped(uint32 gatewayId, uint64 batchId, uint256 index) external view returns (bool) {
         return _skipped[_batchKey(gatewayId, batchId)][index >> 8] & (1 << (index & 255)) != 0;
+    }
+
+    /// @notice Whether a receipt leaf (OpenZeppelin StandardMerkleTree encoding, see
+    ///         `contracts/ts/receipts.ts`) belongs to a settled batch's receipts root.
+    /// @param leaf keccak256(bytes.concat(keccak256(abi.encode(receipt fields))))
+    /// @param proof The leaf's Merkle proof.
+    function verifyReceipt(uint32 gatewayId, uint64 batchId, bytes32 leaf, bytes32[] calldata proof)
+        external
+        view
+        returns (bool)
+    {
+        BatchRecord storage b = _batches[gatewayId][batchId];
+        return b.settledAt != 0 && MerkleProof.verifyCalldata(proof, b.receiptsRoot, leaf);
     }
 
     /// @notice The EIP-712 struct hash of an entry (what `openDispute` expects in `entryHashes`).

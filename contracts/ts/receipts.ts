@@ -1,0 +1,108 @@
+/**
+ * Receipts: one per request, the leaves of a batch's Merkle tree. The tree is OpenZeppelin's
+ * StandardMerkleTree (double-hashed, sorted pairs), so `MerkleProof.sol` on-chain and
+ * `@openzeppelin/merkle-tree` here agree byte for byte. Never carries prompt or output text.
+ */
+import { StandardMerkleTree } from "@openzeppelin/merkle-tree";
+import { keccak256, stringToBytes, type Address, type Hex } from "viem";
+import { exactCost } from "./price.ts";
+
+/** How a request ended. */
+export const RECEIPT_STATUS = {
+  ok: 0,
+  /** The stream broke after the first token: the customer pays for what was generated. */
+  partial: 1,
+  /** The customer disconnected: pays for what was generated before the upstream was cancelled. */
+  cancelled: 2,
+  /** Upstream failed before any token: nothing is charged. */
+  error: 3,
+} as const;
+export type ReceiptStatus = keyof typeof RECEIPT_STATUS;
+
+export type Receipt = {
+  /** keccak256 of the gateway's request id; what the customer sees as the receipt id. */
+  id: Hex;
+  customer: Address;
+  provider: Address;
+  worker: Address;
+  /** keccak256 of the model name (see models.ts). */
+  model: Hex;
+  promptTokens: number;
+  cachedTokens: number;
+  completionTokens: number;
+  reasoningTokens: number;
+  /** USDC base units per million tokens, as charged. */
+  promptPrice: bigint;
+  completionPrice: bigint;
+  /** Exact cost in USDC base units x 1e6 (no rounding; the batch entry rounds the sum once). */
+  cost: bigint;
+  ttftMs: number;
+  durationMs: number;
+  status: number;
+  /** Unix seconds when the request finished. */
+  servedAt: bigint;
+};
+
+/** ABI types of a leaf, in order. Changing this changes every root: it is part of the protocol. */
+export const RECEIPT_LEAF_TYPES = [
+  "bytes32", // id
+  "address", // customer
+  "address", // provider
+  "address", // worker
+  "bytes32", // model
+  "uint32", // promptTokens
+  "uint32", // cachedTokens
+  "uint32", // completionTokens
+  "uint32", // reasoningTokens
+  "uint48", // promptPrice
+  "uint48", // completionPrice
+  "uint128", // cost
+  "uint32", // ttftMs
+  "uint32", // durationMs
+  "uint8", // status
+  "uint64", // servedAt
+] as const;
+
+export type ReceiptLeaf = readonly [
+  Hex, Address, Address, Address, Hex, number, number, number, number, bigint, bigint, bigint, number, number, number, bigint,
+];
+
+export function receiptLeaf(r: Receipt): ReceiptLeaf {
+  return [
+    r.id, r.customer, r.provider, r.worker, r.model,
+    r.promptTokens, r.cachedTokens, r.completionTokens, r.reasoningTokens,
+    r.promptPrice, r.completionPrice, r.cost, r.ttftMs, r.durationMs, r.status, r.servedAt,
+  ] as const;
+}
+
+/** Receipt id from the gateway's request id string. */
+export function receiptId(requestId: string): Hex {
+  return keccak256(stringToBytes(requestId));
+}
+
+/** Exact cost of a receipt from its token counts and prices. */
+export function receiptCost(r: Pick<Receipt, "promptTokens" | "completionTokens" | "promptPrice" | "completionPrice">): bigint {
+  return exactCost(BigInt(r.promptTokens), BigInt(r.completionTokens), r.promptPrice, r.completionPrice);
+}
+
+export type ReceiptTree = StandardMerkleTree<ReceiptLeaf>;
+
+/** The batch's receipts tree. Leaves are sorted by the library, so the root is order-independent. */
+export function receiptTree(receipts: readonly Receipt[]): ReceiptTree {
+  return StandardMerkleTree.of(receipts.map(receiptLeaf), [...RECEIPT_LEAF_TYPES]);
+}
+
+/** The leaf hash Settlement.verifyReceipt expects. */
+export function receiptLeafHash(r: Receipt): Hex {
+  return StandardMerkleTree.of([receiptLeaf(r)], [...RECEIPT_LEAF_TYPES]).leafHash(receiptLeaf(r)) as Hex;
+}
+
+/** Proof of one receipt in a tree. */
+export function receiptProof(tree: ReceiptTree, r: Receipt): Hex[] {
+  return tree.getProof(receiptLeaf(r)) as Hex[];
+}
+
+/** Check a receipt against a root without the tree (what an auditor or the dApp does). */
+export function verifyReceiptProof(root: Hex, r: Receipt, proof: readonly Hex[]): boolean {
+  return StandardMerkleTree.verify(root, [...RECEIPT_LEAF_TYPES], receiptLeaf(r), [...proof]);
+}
