@@ -7,7 +7,7 @@ import { createServer, type IncomingMessage, type Server, type ServerResponse } 
 import { randomBytes } from "node:crypto";
 import type { Dispatcher } from "undici";
 import type { Logger } from "pino";
-import { BodyError, describeZodIssue, readJsonBody, sendError, sendJson } from "../shared/http.ts";
+import { RequestError, describeZodIssue, readJsonBody, sendError, sendJson } from "../shared/http.ts";
 import { chatRequestSchema, completionRequestSchema, type ChatRequest, type CompletionRequest } from "../shared/openai-requests.ts";
 import { countChatPromptTokens, countCompletionPromptTokens } from "../shared/tokens.ts";
 import { bearerMatches } from "./auth.ts";
@@ -83,7 +83,7 @@ export function createWorkerServer(deps: ServerDeps): Server {
       };
       outcome = stream ? await forwardStream(ctx) : await forwardJson(ctx);
     } catch (err) {
-      if (err instanceof BodyError) return sendError(res, err.status, err.message, "invalid_request_error", err.code);
+      if (err instanceof RequestError) return sendError(res, err.status, err.message, "invalid_request_error", err.code);
       log.error({ requestId, err: (err as Error).message }, "request failed inside the worker");
       sendError(res, 500, "worker internal error", "server_error", "worker_error");
     } finally {

@@ -2,7 +2,8 @@
 import type { IncomingMessage, ServerResponse } from "node:http";
 import { openAIError, type ErrorType } from "./errors.ts";
 
-export class BodyError extends Error {
+/** A request the caller got wrong: answered with `status` and an OpenAI-style error `code`. */
+export class RequestError extends Error {
   status: number;
   code: string;
   constructor(status: number, code: string, message: string) {
@@ -15,20 +16,20 @@ export class BodyError extends Error {
 /** Reads and JSON-parses a request body, refusing bodies above `limit` bytes. */
 export async function readJsonBody(req: IncomingMessage, limit: number): Promise<unknown> {
   const declared = Number(req.headers["content-length"] ?? "0");
-  if (declared > limit) throw new BodyError(413, "body_too_large", `request body exceeds ${limit} bytes`);
+  if (declared > limit) throw new RequestError(413, "body_too_large", `request body exceeds ${limit} bytes`);
   const chunks: Buffer[] = [];
   let size = 0;
   for await (const chunk of req as AsyncIterable<Buffer>) {
     size += chunk.length;
-    if (size > limit) throw new BodyError(413, "body_too_large", `request body exceeds ${limit} bytes`);
+    if (size > limit) throw new RequestError(413, "body_too_large", `request body exceeds ${limit} bytes`);
     chunks.push(chunk);
   }
   const text = Buffer.concat(chunks).toString("utf8");
-  if (text.length === 0) throw new BodyError(400, "invalid_json", "request body is empty");
+  if (text.length === 0) throw new RequestError(400, "invalid_json", "request body is empty");
   try {
     return JSON.parse(text);
   } catch {
-    throw new BodyError(400, "invalid_json", "request body is not valid JSON");
+    throw new RequestError(400, "invalid_json", "request body is not valid JSON");
   }
 }
 

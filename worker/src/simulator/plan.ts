@@ -8,6 +8,7 @@ import { requestedMaxTokens } from "../shared/openai-requests.ts";
 import { hashString, logNormal, mulberry32, randInt } from "./rng.ts";
 import { generateTokens, type Entry } from "./vocab.ts";
 import type { ResolvedSimulatorOptions, SimulatedModel } from "./options.ts";
+import { RequestError } from "../shared/http.ts";
 
 export type Fault =
   | { kind: "none" }
@@ -25,15 +26,6 @@ export type Plan = {
   fault: Fault;
 };
 
-export class PlanError extends Error {
-  status: number;
-  code: string;
-  constructor(status: number, code: string, message: string) {
-    super(message);
-    this.status = status;
-    this.code = code;
-  }
-}
 
 export type PlanInput =
   | { kind: "chat"; body: ChatRequest }
@@ -41,7 +33,7 @@ export type PlanInput =
 
 export function planRequest(input: PlanInput, model: SimulatedModel, opts: ResolvedSimulatorOptions, faultRand: () => number): Plan {
   const body = input.body;
-  if ((body.n ?? 1) > 1) throw new PlanError(400, "unsupported_parameter", "the simulator supports only n = 1");
+  if ((body.n ?? 1) > 1) throw new RequestError(400, "unsupported_parameter", "the simulator supports only n = 1");
   const promptTokens =
     input.kind === "chat" ? countChatPromptTokens(input.body.messages) : countCompletionPromptTokens(input.body.prompt);
   const promptKey = input.kind === "chat" ? JSON.stringify(input.body.messages) : JSON.stringify(input.body.prompt);
@@ -51,7 +43,7 @@ export function planRequest(input: PlanInput, model: SimulatedModel, opts: Resol
   const maxTokens = requestedMaxTokens(body);
   if (promptTokens + (maxTokens ?? 1) > ctx) {
     // Same wording and 400 as vLLM, so callers see what a real runtime would tell them.
-    throw new PlanError(
+    throw new RequestError(
       400,
       "context_length_exceeded",
       `This model's maximum context length is ${ctx} tokens. However, you requested ${promptTokens + (maxTokens ?? 0)} tokens (${promptTokens} in the messages, ${maxTokens ?? 0} in the completion). Please reduce the length of the messages or completion.`,

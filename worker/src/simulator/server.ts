@@ -8,11 +8,11 @@ import type { AddressInfo } from "node:net";
 import { randomBytes } from "node:crypto";
 import { z } from "zod";
 import { chatRequestSchema, completionRequestSchema } from "../shared/openai-requests.ts";
-import { BodyError, describeZodIssue, readJsonBody, sendError, sendJson } from "../shared/http.ts";
+import { RequestError, describeZodIssue, readJsonBody, sendError, sendJson } from "../shared/http.ts";
 import { mulberry32 } from "./rng.ts";
 import { vocab } from "./vocab.ts";
 import { Pacer } from "./pacer.ts";
-import { planRequest, PlanError, type PlanInput } from "./plan.ts";
+import { planRequest, type PlanInput } from "./plan.ts";
 import { ErrorJob, FINGERPRINT, JsonJob, StreamJob } from "./jobs.ts";
 import { simulatorOptionsSchema, type ResolvedSimulatorOptions, type SimulatorOptions } from "./options.ts";
 
@@ -107,7 +107,7 @@ export async function startSimulator(input: SimulatorOptions = {}): Promise<Simu
   const server = createServer({ keepAliveTimeout: 30_000 }, (req, res) => {
     res.on("error", () => {}); // a client that vanished mid-write must not take the simulator down
     handle(req, res).catch((err: unknown) => {
-      if (err instanceof BodyError || err instanceof PlanError) {
+      if (err instanceof RequestError) {
         return sendError(res, err.status, err.message, "invalid_request_error", err.code);
       }
       if (err instanceof z.ZodError) return sendError(res, 400, describeZodIssue(err.issues), "invalid_request_error");
