@@ -130,7 +130,7 @@ await measure("deposit (again)", settlement.write.deposit([1_000_000n], { accoun
   const deadline = BigInt(await networkHelpers.time.latest()) + 600n;
   const value = 1_000_000n;
   const signature = await alice!.signTypedData({
-    domain: { name: "USD Coin", version: "1", chainId, verifyingContract: usdc.address },
+    domain: { name: "USD Coin", version: "2", chainId, verifyingContract: usdc.address },
     types: { Permit: [{ name: "owner", type: "address" }, { name: "spender", type: "address" }, { name: "value", type: "uint256" }, { name: "nonce", type: "uint256" }, { name: "deadline", type: "uint256" }] },
     primaryType: "Permit",
     message: { owner: alice!.address, spender: settlement.address, value, nonce: await usdc.read.nonces([alice!.address]), deadline },

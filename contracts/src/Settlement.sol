@@ -439,7 +439,7 @@ contract Settlement is ISettlement, CustomerEscrow, EIP712 {
     // ---------------------------------------------------------------- disputes
 
     /// @notice Dispute an entry of a settled batch before its earnings vest. The caller must be the
-    ///         entry's customer. `entryHashes` are the EIP-712 struct hashes of all the batch's
+    ///         entry's customer. Works while paused: the dispute window does not stop for a pause. `entryHashes` are the EIP-712 struct hashes of all the batch's
     ///         entries (the indexer serves them); they must hash to the batch's recorded entriesHash.
     /// @param ref The batch (gateway id, batch id) and the entry's position in it.
     /// @param entry The entry itself.
@@ -453,7 +453,7 @@ contract Settlement is ISettlement, CustomerEscrow, EIP712 {
         bytes32[] calldata entryHashes,
         uint256 amount,
         bytes32 reasonHash
-    ) external whenNotPaused returns (uint256 disputeId) {
+    ) external returns (uint256 disputeId) {
         if (entry.customer != msg.sender) revert NotEntryCustomer(msg.sender, entry.customer);
         uint16 batchFeeBps = _markDisputed(ref, entry, entryHashes);
         uint256 charge =

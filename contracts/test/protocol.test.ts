@@ -110,7 +110,7 @@ describe("deposit with a permit signed in TypeScript", () => {
     const deadline = BigInt(await networkHelpers.time.latest()) + 600n;
     const nonce = await usdc.read.nonces([customer.account.address]);
     const signature = await customer.signTypedData({
-      domain: { name: "USD Coin", version: "1", chainId, verifyingContract: usdc.address },
+      domain: { name: "USD Coin", version: "2", chainId, verifyingContract: usdc.address },
       types: {
         Permit: [
           { name: "owner", type: "address" },

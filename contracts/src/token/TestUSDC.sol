@@ -2,9 +2,11 @@
 pragma solidity 0.8.30;
 
 import {ERC20} from "@openzeppelin/contracts/token/ERC20/ERC20.sol";
-import {ERC20Permit} from "@openzeppelin/contracts/token/ERC20/extensions/ERC20Permit.sol";
+import {IERC20Permit} from "@openzeppelin/contracts/token/ERC20/extensions/IERC20Permit.sol";
 import {Ownable} from "@openzeppelin/contracts/access/Ownable.sol";
 import {ECDSA} from "@openzeppelin/contracts/utils/cryptography/ECDSA.sol";
+import {EIP712} from "@openzeppelin/contracts/utils/cryptography/EIP712.sol";
+import {Nonces} from "@openzeppelin/contracts/utils/Nonces.sol";
 
 /// @title TestUSDC
 /// @notice A USDC look-alike for tests and local networks ONLY: 6 decimals, EIP-2612 permit,
@@ -12,7 +14,12 @@ import {ECDSA} from "@openzeppelin/contracts/utils/cryptography/ECDSA.sol";
 ///         On Base and Base Sepolia the protocol uses Circle's real USDC instead.
 /// @dev Minting is open to the owner (the devnet faucet). Blacklisted addresses can neither send,
 ///      receive nor approve; while paused no transfer or approval succeeds, exactly as FiatToken.
-contract TestUSDC is ERC20Permit, Ownable {
+///      The EIP-712 domain is ("USD Coin", "2"), the same as Circle's USDC on Base, so a permit or
+///      authorization built for real USDC works here unchanged (OpenZeppelin's ERC20Permit would
+///      force version "1", hence permit is implemented here).
+contract TestUSDC is ERC20, IERC20Permit, EIP712, Nonces, Ownable {
+    /// @notice keccak256("Permit(address owner,address spender,uint256 value,uint256 nonce,uint256 deadline)")
+    bytes32 public constant PERMIT_TYPEHASH = keccak256("Permit(address owner,address spender,uint256 value,uint256 nonce,uint256 deadline)");
     /// @notice keccak256("TransferWithAuthorization(address from,address to,uint256 value,uint256 validAfter,uint256 validBefore,bytes32 nonce)")
     bytes32 public constant TRANSFER_WITH_AUTHORIZATION_TYPEHASH =
         0x7c7c6cdb67a18743f49ec6fa9b35f50d52ed05cbed4cc592e13b44501c1a2267;
@@ -47,6 +54,9 @@ contract TestUSDC is ERC20Permit, Ownable {
     error AuthorizationAlreadyUsed(address authorizer, bytes32 nonce);
     error InvalidAuthorizationSignature();
     error CallerMustBePayee(address caller, address payee);
+    /// @dev Same errors (and selectors) as OpenZeppelin's ERC20Permit.
+    error ERC2612ExpiredSignature(uint256 deadline);
+    error ERC2612InvalidSigner(address signer, address owner);
 
     modifier onlyGuardian() {
         if (msg.sender != guardian) revert NotGuardian(msg.sender);
@@ -54,7 +64,7 @@ contract TestUSDC is ERC20Permit, Ownable {
     }
 
     /// @param owner_ Owner, allowed to mint and to change the guardian.
-    constructor(address owner_) ERC20("USD Coin (Tollgate test)", "USDC") ERC20Permit("USD Coin") Ownable(owner_) {
+    constructor(address owner_) ERC20("USD Coin", "USDC") EIP712("USD Coin", "2") Ownable(owner_) {
         guardian = owner_;
         emit GuardianChanged(owner_);
     }
@@ -67,6 +77,30 @@ contract TestUSDC is ERC20Permit, Ownable {
     /// @notice The EIP-712 domain version, "2" like Circle's FiatToken v2.
     function version() external pure returns (string memory) {
         return "2";
+    }
+
+    /// @notice EIP-2612: approve `spender` by `owner`'s signature.
+    function permit(address owner_, address spender, uint256 value, uint256 deadline, uint8 v, bytes32 r, bytes32 s)
+        external
+    {
+        if (block.timestamp > deadline) revert ERC2612ExpiredSignature(deadline);
+        bytes32 digest = _hashTypedDataV4(
+            keccak256(abi.encode(PERMIT_TYPEHASH, owner_, spender, value, _useNonce(owner_), deadline))
+        );
+        address signer = ECDSA.recover(digest, v, r, s);
+        if (signer != owner_) revert ERC2612InvalidSigner(signer, owner_);
+        _approve(owner_, spender, value);
+    }
+
+    /// @notice EIP-2612 nonce of `owner_`.
+    function nonces(address owner_) public view override(IERC20Permit, Nonces) returns (uint256) {
+        return super.nonces(owner_);
+    }
+
+    /// @notice EIP-712 domain separator of this token.
+    // solhint-disable-next-line func-name-mixedcase
+    function DOMAIN_SEPARATOR() external view returns (bytes32) {
+        return _domainSeparatorV4();
     }
 
     /// @notice Mint test tokens (devnet faucet). Owner only.

@@ -1,0 +1,472 @@
+// SPDX-License-Identifier: MIT
+pragma solidity 0.8.30;
+
+import {Pausable} from "@openzeppelin/contracts/utils/Pausable.sol";
+import {UnitHelpers} from "../utils/UnitHelpers.sol";
+import {ProviderStaking} from "../../src/ProviderStaking.sol";
+import {Settlement} from "../../src/Settlement.sol";
+import {SlaCredits} from "../../src/SlaCredits.sol";
+import {CustomerSpend, SlaPolicy, SlaReport} from "../../src/types/Usage.sol";
+
+contract SlaCreditsTest is UnitHelpers {
+    function setUp() public override {
+        super.setUp();
+        _provider(p, 1_000e6);
+        _customer(c, 1e6);
+    }
+
+    function _submit(SlaReport memory r) internal {
+        sla.submitReport(r, _signSla(r, gatewayKey));
+    }
+
+    function _report(uint32 availabilityPpm, uint32 p95TtftMs, uint96 spend) internal view returns (SlaReport memory) {
+        return _slaReport(p, availabilityPpm, p95TtftMs, _spends1(c, spend));
+    }
+
+    function _key(SlaReport memory r) internal pure returns (bytes32) {
+        return keccak256(abi.encode(r.gatewayId, r.provider, r.tier, r.windowStart));
+    }
+
+    function _assertBacked() internal view {
+        assertEq(
+            usdc.balanceOf(address(settlement)),
+            settlement.totalEscrowed() + settlement.totalEarnings() + settlement.protocolFees()
+        );
+        assertEq(usdc.balanceOf(address(staking)), staking.totalStaked());
+    }
+
+    function _bps(uint32 requests, uint32 availabilityPpm, uint32 p95TtftMs) internal view returns (uint256) {
+        return sla.creditBpsFor(0, requests, availabilityPpm, p95TtftMs);
+    }
+
+    // ---------------------------------------------------------------- policy and formula
+
+    function test_defaultPolicy_isStandardSlaForTiers0To2() public view {
+        for (uint8 tier; tier < 3; ++tier) {
+            SlaPolicy memory pol = sla.policyOf(tier);
+            assertEq(pol.availabilityTargetPpm, 999_000);
+            assertEq(pol.stepPpm, 1_000);
+            assertEq(pol.ttftTargetMs, 1_500);
+            assertEq(pol.minRequests, 1_000);
+            assertEq(pol.creditPerStepBps, 500);
+            assertEq(pol.ttftCreditBps, 500);
+            assertEq(pol.capBps, 2_500);
+        }
+        assertEq(sla.policyOf(3).stepPpm, 0);
+        assertEq(sla.maxCreditPerReport(), 10_000e6);
+    }
+
+    function test_creditBps_meetingTargets_isZero() public view {
+        assertEq(_bps(10_000, 999_000, 1_500), 0);
+        assertEq(_bps(10_000, 1_000_000, 0), 0);
+    }
+
+    function test_creditBps_anyStartedStep_countsInFull() public view {
+        assertEq(_bps(10_000, 998_999, 1_500), 500); // 0.0001% short: one started step
+        assertEq(_bps(10_000, 998_000, 1_500), 500); // exactly one step
+        assertEq(_bps(10_000, 997_999, 1_500), 1_000); // into the second
+        assertEq(_bps(10_000, 995_000, 1_500), 2_000); // four steps
+    }
+
+    function test_creditBps_ttftBreach_addsFivePercent() public view {
+        assertEq(_bps(10_000, 999_000, 1_501), 500);
+        assertEq(_bps(10_000, 997_500, 2_000), 1_500);
+    }
+
+    function test_creditBps_cappedAt25Percent() public view {
+        assertEq(_bps(10_000, 994_001, 1_500), 2_500); // five steps
+        assertEq(_bps(10_000, 994_000, 9_999), 2_500); // 6 steps + TTFT
+        assertEq(_bps(10_000, 0, type(uint32).max), 2_500);
+    }
+
+    function test_creditBps_belowMinRequests_isZero() public view {
+        assertEq(_bps(999, 0, 99_999), 0);
+        assertEq(_bps(1_000, 0, 99_999), 2_500);
+    }
+
+    function test_setPolicy_byGovernor_changesFormulaAndAddsTier() public {
+        SlaPolicy memory pol = SlaPolicy({
+            availabilityTargetPpm: 999_900,
+            stepPpm: 100,
+            ttftTargetMs: 800,
+            minRequests: 10,
+            creditPerStepBps: 1_000,
+            ttftCreditBps: 2_000,
+            capBps: 10_000
+        });
+        vm.expectEmit(address(sla));
+        emit SlaCredits.SlaPolicySet(3, pol);
+        vm.prank(governor);
+        sla.setPolicy(3, pol);
+        assertEq(sla.policyOf(3).ttftTargetMs, 800);
+        assertEq(sla.creditBpsFor(3, 10, 999_650, 801), 3 * 1_000 + 2_000); // 0.025% short: 3 started steps
+        assertEq(sla.creditBpsFor(3, 10, 0, 801), 10_000);
+
+        SlaReport memory r = _report(999_650, 801, 10e6);
+        r.tier = 3;
+        r.requests = 10;
+        _submit(r);
+        assertEq(_available(c), 1e6 + 5e6);
+    }
+
+    function _policy() internal pure returns (SlaPolicy memory) {
+        return SlaPolicy({
+            availabilityTargetPpm: 999_000,
+            stepPpm: 1_000,
+            ttftTargetMs: 1_500,
+            minRequests: 1_000,
+            creditPerStepBps: 500,
+            ttftCreditBps: 500,
+            capBps: 2_500
+        });
+    }
+
+    function _expectInvalidPolicy(SlaPolicy memory pol) internal {
+        vm.prank(governor);
+        vm.expectRevert(SlaCredits.InvalidPolicy.selector);
+        sla.setPolicy(0, pol);
+    }
+
+    function test_setPolicy_zeroStep_reverts() public {
+        SlaPolicy memory pol = _policy();
+        pol.stepPpm = 0;
+        _expectInvalidPolicy(pol);
+    }
+
+    function test_setPolicy_targetAbove100Percent_reverts() public {
+        SlaPolicy memory pol = _policy();
+        pol.availabilityTargetPpm = 1_000_001;
+        _expectInvalidPolicy(pol);
+    }
+
+    function test_setPolicy_capAboveWholeSpend_reverts() public {
+        SlaPolicy memory pol = _policy();
+        pol.capBps = 10_001;
+        _expectInvalidPolicy(pol);
+    }
+
+    function test_setPolicy_stepCreditAboveWholeSpend_reverts() public {
+        SlaPolicy memory pol = _policy();
+        pol.creditPerStepBps = 10_001;
+        _expectInvalidPolicy(pol);
+    }
+
+    function test_setPolicy_ttftCreditAboveWholeSpend_reverts() public {
+        SlaPolicy memory pol = _policy();
+        pol.ttftCreditBps = 10_001;
+        _expectInvalidPolicy(pol);
+    }
+
+    function test_setPolicy_unauthorized_reverts() public {
+        SlaPolicy memory pol = _policy();
+        pol.capBps = 10_000;
+        vm.prank(guardian);
+        vm.expectRevert(_unauthorized(guardian));
+        sla.setPolicy(0, pol);
+        assertEq(sla.policyOf(0).capBps, 2_500);
+    }
+
+    // ---------------------------------------------------------------- submitReport: payouts
+
+    function test_submitReport_missedSla_paysCreditFromStakeIntoEscrow() public {
+        SlaReport memory r = _report(997_500, 2_000, 100e6); // 2 steps + TTFT = 15%
+        bytes32 key = _key(r);
+        vm.expectEmit(address(staking));
+        emit ProviderStaking.Slashed(p, 15e6, 15e6, address(settlement), bytes32("sla"));
+        vm.expectEmit(address(settlement));
+        emit Settlement.SlaCreditPaid(p, c, 15e6);
+        vm.expectEmit(address(sla));
+        emit SlaCredits.SlaReported(
+            key,
+            GATEWAY_ID,
+            p,
+            0,
+            r.windowStart,
+            r.windowEnd,
+            10_000,
+            997_500,
+            2_000,
+            SlaCredits.Outcome({creditBps: 1_500, totalSpend: 100e6, creditOwed: 15e6, creditPaid: 15e6})
+        );
+        vm.prank(stranger); // anyone may submit
+        sla.submitReport(r, _signSla(r, gatewayKey));
+        assertEq(_available(c), 16e6);
+        assertEq(_bonded(p), 985e6);
+        assertTrue(sla.reported(key));
+        assertEq(sla.reportKey(GATEWAY_ID, p, 0, r.windowStart), key);
+        assertFalse(_jailed(p));
+        _assertBacked();
+    }
+
+    function test_submitReport_severalCustomers_eachCreditedOnOwnSpendRoundedDown() public {
+        CustomerSpend[] memory spends = new CustomerSpend[](2);
+        spends[0] = CustomerSpend({customer: c, spend: 333});
+        spends[1] = CustomerSpend({customer: c2, spend: 1_000e6});
+        _submit(_slaReport(p, 997_500, 2_000, spends)); // 15%
+        assertEq(_available(c), 1e6 + 49); // 49.95 rounded down
+        assertEq(_available(c2), 150e6);
+        assertEq(_bonded(p), 1_000e6 - 150e6 - 49);
+        _assertBacked();
+    }
+
+    function test_submitReport_slaMet_recordsWithoutMovingStake() public {
+        SlaReport memory r = _report(999_500, 900, 100e6);
+        _submit(r);
+        assertTrue(sla.reported(_key(r)));
+        assertEq(_bonded(p), 1_000e6);
+        assertEq(_available(c), 1e6);
+    }
+
+    function test_submitReport_belowMinRequests_noCredit() public {
+        SlaReport memory r = _report(0, 99_999, 100e6);
+        r.requests = 999;
+        _submit(r);
+        assertEq(_bonded(p), 1_000e6);
+        assertEq(_available(c), 1e6);
+    }
+
+    function test_submitReport_stakeShort_paysProRataDustToFeesAndJails() public {
+        _provider(p2, 100e6);
+        CustomerSpend[] memory spends = new CustomerSpend[](3);
+        spends[0] = CustomerSpend({customer: c, spend: 1_000e6});
+        spends[1] = CustomerSpend({customer: c2, spend: 1_000e6});
+        spends[2] = CustomerSpend({customer: stranger, spend: 1_000e6});
+        SlaReport memory r = _slaReport(p2, 0, 1_500, spends); // 25% each: 750 USDC owed, 100 staked
+        vm.expectEmit(address(staking));
+        emit ProviderStaking.Jailed(p2, 650e6);
+        vm.expectEmit(address(sla));
+        emit SlaCredits.SlaReported(
+            _key(r),
+            GATEWAY_ID,
+            p2,
+            0,
+            r.windowStart,
+            r.windowEnd,
+            10_000,
+            0,
+            1_500,
+            SlaCredits.Outcome({creditBps: 2_500, totalSpend: 3_000e6, creditOwed: 750e6, creditPaid: 100e6})
+        );
+        _submit(r);
+        uint256 share = 33_333_333; // 250 * 100 / 750, rounded down
+        assertEq(_available(c), 1e6 + share);
+        assertEq(_available(c2), share);
+        assertEq(_available(stranger), share);
+        assertEq(settlement.protocolFees(), 100e6 - 3 * share); // 1 unit of dust
+        assertEq(_bonded(p2), 0);
+        assertTrue(_jailed(p2));
+        assertFalse(staking.isActive(p2));
+        _assertBacked();
+    }
+
+    function test_submitReport_unstakedProvider_paysNothingWithoutReverting() public {
+        _provider(p2, 0);
+        SlaReport memory r = _slaReport(p2, 0, 1_500, _spends1(c, 100e6));
+        _submit(r);
+        assertTrue(sla.reported(_key(r)));
+        assertEq(_available(c), 1e6);
+        assertTrue(_jailed(p2));
+    }
+
+    function test_submitReport_creditAboveReportCap_reverts() public {
+        vm.prank(governor);
+        sla.setMaxCreditPerReport(15e6 - 1);
+        SlaReport memory r = _report(997_500, 2_000, 100e6);
+        bytes memory sig = _signSla(r, gatewayKey);
+        vm.expectRevert(abi.encodeWithSelector(SlaCredits.CreditAboveReportCap.selector, 15e6, 15e6 - 1));
+        sla.submitReport(r, sig);
+        assertEq(_bonded(p), 1_000e6);
+    }
+
+    function test_submitReport_creditAtReportCap_pays() public {
+        vm.expectEmit(address(sla));
+        emit SlaCredits.MaxCreditPerReportSet(15e6);
+        vm.prank(governor);
+        sla.setMaxCreditPerReport(15e6);
+        _submit(_report(997_500, 2_000, 100e6));
+        assertEq(_available(c), 16e6);
+    }
+
+    function test_setMaxCreditPerReport_unauthorized_reverts() public {
+        vm.prank(stranger);
+        vm.expectRevert(_unauthorized(stranger));
+        sla.setMaxCreditPerReport(type(uint96).max);
+    }
+
+    // ---------------------------------------------------------------- submitReport: refusals
+
+    function test_submitReport_duplicate_reverts() public {
+        SlaReport memory r = _report(997_500, 2_000, 100e6);
+        bytes memory sig = _signSla(r, gatewayKey);
+        sla.submitReport(r, sig);
+        vm.expectRevert(abi.encodeWithSelector(SlaCredits.AlreadyReported.selector, _key(r)));
+        sla.submitReport(r, sig);
+        assertEq(_available(c), 16e6);
+    }
+
+    function test_submitReport_sameWindowDifferentSpends_reverts() public {
+        _submit(_report(997_500, 2_000, 100e6));
+        SlaReport memory again = _report(997_500, 2_000, 200e6);
+        bytes memory sig = _signSla(again, gatewayKey);
+        vm.expectRevert(abi.encodeWithSelector(SlaCredits.AlreadyReported.selector, _key(again)));
+        sla.submitReport(again, sig);
+    }
+
+    function test_submitReport_windowEndNotAfterStart_reverts() public {
+        SlaReport memory r = _report(997_500, 2_000, 100e6);
+        r.windowStart = r.windowEnd;
+        bytes memory sig = _signSla(r, gatewayKey);
+        vm.expectRevert(abi.encodeWithSelector(SlaCredits.BadWindow.selector, r.windowStart, r.windowEnd));
+        sla.submitReport(r, sig);
+    }
+
+    function test_submitReport_windowInFuture_reverts() public {
+        SlaReport memory r = _report(997_500, 2_000, 100e6);
+        r.windowEnd = uint64(block.timestamp + 1);
+        bytes memory sig = _signSla(r, gatewayKey);
+        vm.expectRevert(abi.encodeWithSelector(SlaCredits.BadWindow.selector, r.windowStart, r.windowEnd));
+        sla.submitReport(r, sig);
+    }
+
+    function test_submitReport_windowLongerThan31Days_reverts() public {
+        SlaReport memory r = _report(997_500, 2_000, 100e6);
+        r.windowStart = r.windowEnd - 31 days - 1;
+        bytes memory sig = _signSla(r, gatewayKey);
+        vm.expectRevert(abi.encodeWithSelector(SlaCredits.BadWindow.selector, r.windowStart, r.windowEnd));
+        sla.submitReport(r, sig);
+        r.windowStart = r.windowEnd - 31 days;
+        _submit(r);
+        assertEq(_available(c), 16e6);
+    }
+
+    function test_submitReport_unknownTier_reverts() public {
+        SlaReport memory r = _report(997_500, 2_000, 100e6);
+        r.tier = 3;
+        bytes memory sig = _signSla(r, gatewayKey);
+        vm.expectRevert(abi.encodeWithSelector(SlaCredits.UnknownTier.selector, uint8(3)));
+        sla.submitReport(r, sig);
+    }
+
+    function test_submitReport_expired_reverts() public {
+        SlaReport memory r = _report(997_500, 2_000, 100e6);
+        bytes memory sig = _signSla(r, gatewayKey);
+        vm.warp(uint256(r.deadline) + 1);
+        vm.expectRevert(abi.encodeWithSelector(SlaCredits.ReportExpired.selector, r.deadline));
+        sla.submitReport(r, sig);
+    }
+
+    function test_submitReport_unknownGateway_reverts() public {
+        SlaReport memory r = _report(997_500, 2_000, 100e6);
+        r.gatewayId = 2;
+        bytes memory sig = _signSla(r, gatewayKey);
+        vm.expectRevert(abi.encodeWithSelector(SlaCredits.UnknownGateway.selector, uint32(2)));
+        sla.submitReport(r, sig);
+    }
+
+    function test_submitReport_revokedSigner_reverts() public {
+        SlaReport memory r = _report(997_500, 2_000, 100e6);
+        bytes memory sig = _signSla(r, gatewayKey);
+        vm.prank(guardian);
+        settlement.revokeGatewaySigner(GATEWAY_ID);
+        vm.expectRevert(abi.encodeWithSelector(SlaCredits.UnknownGateway.selector, GATEWAY_ID));
+        sla.submitReport(r, sig);
+    }
+
+    function test_submitReport_wrongKey_reverts() public {
+        (, uint256 otherKey) = makeAddrAndKey("thief");
+        SlaReport memory r = _report(997_500, 2_000, 100e6);
+        bytes memory sig = _signSla(r, otherKey);
+        vm.expectRevert(SlaCredits.InvalidSignature.selector);
+        sla.submitReport(r, sig);
+    }
+
+    function test_submitReport_spendRaisedAfterSigning_reverts() public {
+        SlaReport memory r = _report(997_500, 2_000, 100e6);
+        bytes memory sig = _signSla(r, gatewayKey);
+        r.spends[0].spend = 1_000e6;
+        vm.expectRevert(SlaCredits.InvalidSignature.selector);
+        sla.submitReport(r, sig);
+    }
+
+    function test_submitReport_signedForSettlementDomain_reverts() public {
+        SlaReport memory r = _report(997_500, 2_000, 100e6);
+        // The same struct under Settlement's domain (another contract's name and address).
+        bytes32 slaDigest = _slaDigest(r);
+        bytes32 slaDomain = _domainSeparator("Tollgate SLA", address(sla));
+        bytes32 otherDomain = _domainSeparator("Tollgate Settlement", address(settlement));
+        assertTrue(slaDomain != otherDomain);
+        bytes32 structHash = _slaStructHash(r);
+        assertEq(slaDigest, keccak256(abi.encodePacked("\x19\x01", slaDomain, structHash)));
+        bytes memory sig = _sig(gatewayKey, keccak256(abi.encodePacked("\x19\x01", otherDomain, structHash)));
+        vm.expectRevert(SlaCredits.InvalidSignature.selector);
+        sla.submitReport(r, sig);
+    }
+
+    function test_submitReport_availabilityAbove100Percent_reverts() public {
+        SlaReport memory r = _report(1_000_001, 2_000, 100e6);
+        bytes memory sig = _signSla(r, gatewayKey);
+        vm.expectRevert(abi.encodeWithSelector(SlaCredits.AvailabilityOutOfRange.selector, uint32(1_000_001)));
+        sla.submitReport(r, sig);
+    }
+
+    function test_submitReport_tooManySpends_reverts() public {
+        SlaReport memory r = _slaReport(p, 997_500, 2_000, new CustomerSpend[](513));
+        vm.expectRevert(abi.encodeWithSelector(SlaCredits.BadSpendCount.selector, 513));
+        sla.submitReport(r, new bytes(65));
+    }
+
+    function test_submitReport_whilePaused_revertsUntilUnpaused() public {
+        SlaReport memory r = _report(997_500, 2_000, 100e6);
+        bytes memory sig = _signSla(r, gatewayKey);
+        vm.expectEmit(address(sla));
+        emit Pausable.Paused(guardian);
+        vm.prank(guardian);
+        sla.pause();
+        vm.expectRevert(Pausable.EnforcedPause.selector);
+        sla.submitReport(r, sig);
+        vm.prank(guardian);
+        sla.unpause();
+        sla.submitReport(r, sig);
+        assertEq(_available(c), 16e6);
+    }
+
+    function test_pause_unauthorized_reverts() public {
+        vm.prank(governor);
+        vm.expectRevert(_unauthorized(governor));
+        sla.pause();
+    }
+
+    function test_unpause_unauthorized_reverts() public {
+        vm.prank(guardian);
+        sla.pause();
+        vm.prank(p);
+        vm.expectRevert(_unauthorized(p));
+        sla.unpause();
+    }
+
+    function _slaStructHash(SlaReport memory r) internal pure returns (bytes32) {
+        bytes32[] memory hashes = new bytes32[](r.spends.length);
+        for (uint256 i; i < r.spends.length; ++i) {
+            hashes[i] = keccak256(
+                abi.encode(keccak256("CustomerSpend(address customer,uint96 spend)"), r.spends[i].customer, r.spends[i].spend)
+            );
+        }
+        return keccak256(
+            abi.encode(
+                keccak256(
+                    "SlaReport(uint32 gatewayId,address provider,uint8 tier,uint64 windowStart,uint64 windowEnd,uint32 requests,uint32 availabilityPpm,uint32 p95TtftMs,uint64 deadline,CustomerSpend[] spends)CustomerSpend(address customer,uint96 spend)"
+                ),
+                r.gatewayId,
+                r.provider,
+                r.tier,
+                r.windowStart,
+                r.windowEnd,
+                r.requests,
+                r.availabilityPpm,
+                r.p95TtftMs,
+                r.deadline,
+                keccak256(abi.encodePacked(hashes))
+            )
+        );
+    }
+}
