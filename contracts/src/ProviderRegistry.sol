@@ -3,6 +3,7 @@ pragma solidity 0.8.30;
 
 import {AccessManaged} from "@openzeppelin/contracts/access/manager/AccessManaged.sol";
 import {IProviderRegistry} from "./interfaces/IProviderRegistry.sol";
+import {PriceBook} from "./libraries/PriceBook.sol";
 import {UsageEntry} from "./types/Usage.sol";
 
 /// @title ProviderRegistry
@@ -52,7 +53,8 @@ contract ProviderRegistry is IProviderRegistry, AccessManaged {
 
     mapping(address provider => bool) private _registered;
     mapping(address provider => HardwareProfile) private _profiles;
-    mapping(address provider => mapping(bytes32 model => ModelPrice)) private _prices;
+    // Price records live at PriceBook.slotOf(provider, model), not in a Solidity mapping, so that
+    // Settlement can read them by slot (see `priceWords`).
     mapping(address provider => mapping(bytes32 model => ModelInfo)) private _models;
     mapping(address worker => address provider) private _workerProvider;
 
@@ -140,14 +142,14 @@ contract ProviderRegistry is IProviderRegistry, AccessManaged {
         external
         onlyRegistered
     {
-        ModelPrice storage p = _prices[msg.sender][model];
+        ModelPrice storage p = _price(msg.sender, model);
         if (p.listed) {
             // A delisted model may be listed again once its delisting has fully settled.
             if (!p.delistPending) revert ModelAlreadyListed(model);
             uint256 settledAt = uint256(p.nextEffectiveAt) + priceGrace;
             if (block.timestamp < settledAt) revert PriceChangeSettling(settledAt);
         }
-        _prices[msg.sender][model] = ModelPrice({
+        _write(_price(msg.sender, model), ModelPrice({
             promptPrice: promptPrice,
             completionPrice: completionPrice,
             nextPromptPrice: 0,
@@ -155,7 +157,7 @@ contract ProviderRegistry is IProviderRegistry, AccessManaged {
             nextEffectiveAt: 0,
             listed: true,
             delistPending: false
-        });
+        }));
         _models[msg.sender][model] = info;
         emit ModelListed(
             msg.sender,
@@ -179,7 +181,7 @@ contract ProviderRegistry is IProviderRegistry, AccessManaged {
         p.nextPromptPrice = promptPrice;
         p.nextCompletionPrice = completionPrice;
         p.nextEffectiveAt = uint40(block.timestamp) + priceNotice;
-        _prices[msg.sender][model] = p;
+        _write(_price(msg.sender, model), p);
         emit PriceChangeScheduled(msg.sender, model, promptPrice, completionPrice, p.nextEffectiveAt);
     }
 
@@ -192,13 +194,13 @@ contract ProviderRegistry is IProviderRegistry, AccessManaged {
         p.nextCompletionPrice = 0;
         p.nextEffectiveAt = uint40(block.timestamp) + priceNotice;
         p.delistPending = true;
-        _prices[msg.sender][model] = p;
+        _write(_price(msg.sender, model), p);
         emit ModelDelistScheduled(msg.sender, model, p.nextEffectiveAt);
     }
 
     /// @notice Raw price record of a provider's model (current, next, when next takes effect).
     function priceRecord(address provider, bytes32 model) external view returns (ModelPrice memory) {
-        return _prices[provider][model];
+        return _price(provider, model);
     }
 
     /// @notice Name, quantization, weights hash and context length of a provider's model.
@@ -215,7 +217,7 @@ contract ProviderRegistry is IProviderRegistry, AccessManaged {
         view
         returns (uint48 promptPrice, uint48 completionPrice, bool served)
     {
-        ModelPrice memory p = _prices[provider][model];
+        ModelPrice memory p = _price(provider, model);
         if (!p.listed) return (0, 0, false);
         if (p.nextEffectiveAt == 0 || block.timestamp < p.nextEffectiveAt) {
             return (p.promptPrice, p.completionPrice, true);
@@ -232,13 +234,8 @@ contract ProviderRegistry is IProviderRegistry, AccessManaged {
         uint256 promptPrice,
         uint256 completionPrice,
         uint256 timestamp
-    ) public view returns (bool) {
-        ModelPrice memory p = _prices[provider][model];
-        if (!p.listed) return false;
-        bool currentValid = p.nextEffectiveAt == 0 || timestamp < uint256(p.nextEffectiveAt) + priceGrace;
-        if (currentValid && promptPrice <= p.promptPrice && completionPrice <= p.completionPrice) return true;
-        bool nextValid = p.nextEffectiveAt != 0 && timestamp >= p.nextEffectiveAt && !p.delistPending;
-        return nextValid && promptPrice <= p.nextPromptPrice && completionPrice <= p.nextCompletionPrice;
+    ) external view returns (bool) {
+        return PriceBook.accepts(_priceWord(provider, model), promptPrice, completionPrice, timestamp, priceGrace);
     }
 
     /// @inheritdoc IProviderRegistry
@@ -249,11 +246,52 @@ contract ProviderRegistry is IProviderRegistry, AccessManaged {
     {
         uint256 n = entries.length;
         bitmap = new uint256[]((n + 255) / 256);
+        uint256 grace = priceGrace;
         for (uint256 i; i < n; ++i) {
             UsageEntry calldata e = entries[i];
-            if (isPriceAccepted(e.provider, e.model, e.promptPrice, e.completionPrice, timestamp)) {
+            if (PriceBook.accepts(_priceWord(e.provider, e.model), e.promptPrice, e.completionPrice, timestamp, grace)) {
                 bitmap[i >> 8] |= 1 << (i & 255);
             }
+        }
+    }
+
+    /// @notice Raw price records at the given slots (`PriceBook.slotOf`): Settlement reads every
+    ///         entry's record in one call and applies `PriceBook.accepts` itself.
+    function priceWords(bytes32[] calldata slots) external view returns (uint256[] memory words) {
+        uint256 n = slots.length;
+        words = new uint256[](n);
+        for (uint256 i; i < n; ++i) {
+            bytes32 slot = slots[i];
+            uint256 word;
+            assembly ("memory-safe") {
+                word := sload(slot)
+            }
+            words[i] = word;
+        }
+    }
+
+    function _priceWord(address provider, bytes32 model) private view returns (uint256 word) {
+        bytes32 slot = PriceBook.slotOf(provider, model);
+        assembly ("memory-safe") {
+            word := sload(slot)
+        }
+    }
+
+    function _write(ModelPrice storage dst, ModelPrice memory src) private {
+        dst.promptPrice = src.promptPrice;
+        dst.completionPrice = src.completionPrice;
+        dst.nextPromptPrice = src.nextPromptPrice;
+        dst.nextCompletionPrice = src.nextCompletionPrice;
+        dst.nextEffectiveAt = src.nextEffectiveAt;
+        dst.listed = src.listed;
+        dst.delistPending = src.delistPending;
+    }
+
+    /// @dev A provider's price record for `model`, at its fixed slot.
+    function _price(address provider, bytes32 model) private pure returns (ModelPrice storage p) {
+        bytes32 slot = PriceBook.slotOf(provider, model);
+        assembly ("memory-safe") {
+            p.slot := slot
         }
     }
 
@@ -306,7 +344,7 @@ contract ProviderRegistry is IProviderRegistry, AccessManaged {
     ///      into `current`. Reverts while the previous change is still within its grace period,
     ///      so the price that usage may still settle at is never lost.
     function _pricesForChange(bytes32 model) private view returns (ModelPrice memory p) {
-        p = _prices[msg.sender][model];
+        p = _price(msg.sender, model);
         if (!p.listed || p.delistPending) revert ModelNotListed(model);
         if (p.nextEffectiveAt != 0 && block.timestamp >= p.nextEffectiveAt) {
             uint256 settledAt = uint256(p.nextEffectiveAt) + priceGrace;

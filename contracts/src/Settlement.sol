@@ -12,6 +12,7 @@ import {CustomerEscrow} from "./escrow/CustomerEscrow.sol";
 import {IProviderRegistry} from "./interfaces/IProviderRegistry.sol";
 import {IProviderStaking} from "./interfaces/IProviderStaking.sol";
 import {ISettlement} from "./interfaces/ISettlement.sol";
+import {PriceBook} from "./libraries/PriceBook.sol";
 import {PriceMath} from "./libraries/PriceMath.sol";
 import {UsageBatch, UsageEntry} from "./types/Usage.sol";
 
@@ -217,8 +218,7 @@ contract Settlement is ISettlement, CustomerEscrow, EIP712 {
     /// @param signature The signer's EIP-712 signature (65-byte ECDSA, or ERC-1271 for a contract signer).
     function settleBatch(UsageBatch calldata batch, bytes calldata signature) external whenNotPaused nonReentrant {
         bytes32 entriesHash = _authorize(batch, signature);
-        uint256[] memory priceOk = registry.acceptedPrices(batch.entries, block.timestamp);
-        (uint256 charged, uint256 fees, uint32 skipped) = _applyEntries(batch, batch.entries, priceOk);
+        (uint256 charged, uint256 fees, uint32 skipped) = _applyEntries(batch, batch.entries, _priceWords(batch.entries));
         _enforceCaps(batch.gatewayId, charged);
         _record(batch, entriesHash, charged, fees, skipped);
     }
@@ -276,31 +276,51 @@ contract Settlement is ISettlement, CustomerEscrow, EIP712 {
 
     /// @dev The per-entry loop: this is where settlement gas goes, so each entry reads one price slot
     ///      (in the registry) and writes exactly one customer slot and one provider slot.
-    function _applyEntries(UsageBatch calldata batch, UsageEntry[] calldata entries, uint256[] memory priceOk)
+    function _applyEntries(UsageBatch calldata batch, UsageEntry[] calldata entries, uint256[] memory priceWords)
         private
         returns (uint256 charged, uint256 fees, uint32 skipped)
     {
         uint256 fee_ = feeBps;
+        uint256 grace = registry.priceGrace();
         uint256 epoch = block.timestamp / DISPUTE_WINDOW;
         uint256 n = entries.length;
         for (uint256 i; i < n; ++i) {
-            UsageEntry calldata e = entries[i];
-            if (priceOk[i >> 8] & (1 << (i & 255)) == 0) {
-                _skip(batch, i, SKIP_PRICE_ABOVE_PUBLISHED);
+            (uint256 amount, uint256 fee, uint8 skipReason) = _settleEntry(entries[i], priceWords[i], grace, fee_, epoch);
+            if (skipReason != 0) {
+                _skip(batch, i, skipReason);
                 ++skipped;
                 continue;
             }
-            uint256 amount = PriceMath.charge(e.promptTokens, e.completionTokens, e.promptPrice, e.completionPrice);
-            if (!_debit(e.customer, amount)) {
-                _skip(batch, i, SKIP_INSUFFICIENT_BALANCE);
-                ++skipped;
-                continue;
+            unchecked {
+                // Bounded by the customers' balances, which are bounded by USDC's supply.
+                charged += amount;
+                fees += fee;
             }
-            uint256 fee = PriceMath.fee(amount, fee_);
-            _creditEarnings(e.provider, amount - fee, epoch);
-            charged += amount;
-            fees += fee;
         }
+    }
+
+    /// @dev Settles one entry in full, or returns why it must be skipped (then nothing changed).
+    function _settleEntry(UsageEntry calldata e, uint256 priceWord, uint256 grace, uint256 feeBps_, uint256 epoch)
+        private
+        returns (uint256 amount, uint256 fee, uint8 skipReason)
+    {
+        if (!PriceBook.accepts(priceWord, e.promptPrice, e.completionPrice, block.timestamp, grace)) {
+            return (0, 0, SKIP_PRICE_ABOVE_PUBLISHED);
+        }
+        amount = PriceMath.charge(e.promptTokens, e.completionTokens, e.promptPrice, e.completionPrice);
+        if (!_debit(e.customer, amount)) return (0, 0, SKIP_INSUFFICIENT_BALANCE);
+        fee = PriceMath.fee(amount, feeBps_);
+        _creditEarnings(e.provider, amount - fee, epoch);
+    }
+
+    /// @dev Every entry's price record, read from the registry in one call.
+    function _priceWords(UsageEntry[] calldata entries) private view returns (uint256[] memory) {
+        uint256 n = entries.length;
+        bytes32[] memory slots = new bytes32[](n);
+        for (uint256 i; i < n; ++i) {
+            slots[i] = PriceBook.slotOf(entries[i].provider, entries[i].model);
+        }
+        return registry.priceWords(slots);
     }
 
     /// @dev Debits available first, then the pending withdrawal; all or nothing. One read and one
@@ -556,6 +576,7 @@ contract Settlement is ISettlement, CustomerEscrow, EIP712 {
     function creditSla(address provider, address[] calldata customers, uint256[] calldata amounts, uint256 dust)
         external
         restricted
+        whenNotPaused
     {
         if (customers.length != amounts.length) revert LengthMismatch();
         for (uint256 i; i < customers.length; ++i) {

@@ -16,8 +16,9 @@ import {CustomerSpend, SlaPolicy, SlaReport} from "./types/Usage.sol";
 ///         what each affected customer spent there; this contract computes each customer's credit
 ///         from the policy, takes it from the provider's stake and books it into the customer's
 ///         escrow. Short stake never reverts: what exists is paid pro rata and the provider is jailed.
-/// @dev A report is accepted once per (gateway, provider, tier, window start). Credits are bounded
-///      by capBps of the reported spend and by `maxCreditPerReport`; the indexer re-derives the
+/// @dev A gateway's windows for one provider never overlap (whatever the tier) and may reach back
+///      at most MAX_REPORT_AGE. Credits are bounded by capBps of the reported spend, by
+///      `maxCreditPerReport` and by `maxCreditPerPeriod` per gateway; the indexer re-derives the
 ///      reported spend from published receipts (docs/protocol.md).
 contract SlaCredits is AccessManaged, Pausable, EIP712 {
     bytes32 public constant CUSTOMER_SPEND_TYPEHASH = keccak256("CustomerSpend(address customer,uint96 spend)");
@@ -30,18 +31,34 @@ contract SlaCredits is AccessManaged, Pausable, EIP712 {
     uint64 public constant MAX_WINDOW = 31 days;
     /// @notice Highest credit any policy may promise: the whole spend.
     uint16 public constant MAX_CAP_BPS = 10_000;
+    /// @notice Oldest window a report may cover: a week bounds how far back a (stolen) key can reach.
+    uint64 public constant MAX_REPORT_AGE = 7 days;
 
     ISettlement public immutable settlement;
     IProviderStaking public immutable staking;
 
     /// @notice Most one report can take from a provider's stake, USDC base units (stolen-key bound).
     uint96 public maxCreditPerReport = 10_000e6;
+    /// @notice Most one gateway's reports can take from stakes per credit period (stolen-key bound).
+    uint96 public maxCreditPerPeriod = 25_000e6;
+    /// @notice Length of the credit period, seconds.
+    uint40 public creditPeriod = 1 days;
+
+    struct CreditWindow {
+        uint40 start;
+        uint96 owed;
+    }
 
     mapping(uint8 tier => SlaPolicy) private _policies;
     mapping(bytes32 reportKey => bool) public reported;
+    /// @notice End of the last window reported for a provider by a gateway. Windows never overlap,
+    ///         whatever their tier, so the same time is never credited twice.
+    mapping(uint32 gatewayId => mapping(address provider => uint64 windowEnd)) public lastWindowEnd;
+    mapping(uint32 gatewayId => CreditWindow) private _creditWindows;
 
     event SlaPolicySet(uint8 indexed tier, SlaPolicy policy);
     event MaxCreditPerReportSet(uint96 amount);
+    event PeriodCapSet(uint96 maxCreditPerPeriod, uint40 creditPeriod);
     /// @notice What a report led to: the credit rate, the spend it applies to, the credit owed and
     ///         the credit paid (less than owed only when the provider's stake ran short).
     struct Outcome {
@@ -74,6 +91,11 @@ contract SlaCredits is AccessManaged, Pausable, EIP712 {
     error InvalidPolicy();
     error AvailabilityOutOfRange(uint32 availabilityPpm);
     error CreditAboveReportCap(uint256 credit, uint256 cap);
+    error CreditAbovePeriodCap(uint256 owed, uint256 cap);
+    error WindowOverlaps(uint64 windowStart, uint64 lastWindowEnd);
+    error ReportTooOld(uint64 windowEnd);
+    error ZeroCustomer();
+    error ZeroPeriod();
 
     /// @param settlement_ Settlement (gateway signers, customer escrow).
     /// @param staking_ Provider staking (pays credits).
@@ -112,6 +134,7 @@ contract SlaCredits is AccessManaged, Pausable, EIP712 {
             report.windowEnd <= report.windowStart || report.windowEnd > block.timestamp
                 || report.windowEnd - report.windowStart > MAX_WINDOW
         ) revert BadWindow(report.windowStart, report.windowEnd);
+        if (report.windowEnd + MAX_REPORT_AGE < block.timestamp) revert ReportTooOld(report.windowEnd);
         if (report.availabilityPpm > 1_000_000) revert AvailabilityOutOfRange(report.availabilityPpm);
         uint256 n = report.spends.length;
         if (n > MAX_SPENDS) revert BadSpendCount(n);
@@ -122,6 +145,9 @@ contract SlaCredits is AccessManaged, Pausable, EIP712 {
         bytes32 key = reportKey(report.gatewayId, report.provider, report.tier, report.windowStart);
         if (reported[key]) revert AlreadyReported(key);
         reported[key] = true;
+        uint64 lastEnd = lastWindowEnd[report.gatewayId][report.provider];
+        if (report.windowStart < lastEnd) revert WindowOverlaps(report.windowStart, lastEnd);
+        lastWindowEnd[report.gatewayId][report.provider] = report.windowEnd;
 
         _announce(key, report, _pay(report, policy));
     }
@@ -147,6 +173,7 @@ contract SlaCredits is AccessManaged, Pausable, EIP712 {
         (address[] memory customers, uint256[] memory credits, uint256 totalSpend, uint256 owed) =
             _credits(report.spends, o.creditBps);
         if (owed > maxCreditPerReport) revert CreditAboveReportCap(owed, maxCreditPerReport);
+        _chargePeriod(report.gatewayId, owed);
         o.totalSpend = totalSpend;
         o.creditOwed = owed;
         if (owed == 0) return o;
@@ -190,6 +217,20 @@ contract SlaCredits is AccessManaged, Pausable, EIP712 {
         emit MaxCreditPerReportSet(amount);
     }
 
+    /// @notice Set the per-gateway, per-period bound on credits. Governor, delayed.
+    function setPeriodCap(uint96 maxCreditPerPeriod_, uint40 creditPeriod_) external restricted {
+        if (creditPeriod_ == 0) revert ZeroPeriod();
+        maxCreditPerPeriod = maxCreditPerPeriod_;
+        creditPeriod = creditPeriod_;
+        emit PeriodCapSet(maxCreditPerPeriod_, creditPeriod_);
+    }
+
+    /// @notice What a gateway's reports have taken in the current credit period.
+    function creditWindowOf(uint32 gatewayId) external view returns (uint40 start, uint96 owed) {
+        CreditWindow memory w = _creditWindows[gatewayId];
+        return (w.start, w.owed);
+    }
+
     /// @notice Halt SLA reports. Guardian.
     function pause() external restricted {
         _pause();
@@ -198,6 +239,19 @@ contract SlaCredits is AccessManaged, Pausable, EIP712 {
     /// @notice Resume. Guardian.
     function unpause() external restricted {
         _unpause();
+    }
+
+    /// @dev Counts `owed` against the gateway's credit period, reverting above the cap.
+    function _chargePeriod(uint32 gatewayId, uint256 owed) private {
+        CreditWindow memory w = _creditWindows[gatewayId];
+        if (block.timestamp >= uint256(w.start) + creditPeriod) {
+            w.start = uint40(block.timestamp);
+            w.owed = 0;
+        }
+        uint256 total = uint256(w.owed) + owed;
+        if (total > maxCreditPerPeriod) revert CreditAbovePeriodCap(total, maxCreditPerPeriod);
+        w.owed = uint96(total);
+        _creditWindows[gatewayId] = w;
     }
 
     function _setPolicy(uint8 tier, SlaPolicy memory policy) private {
@@ -218,6 +272,7 @@ contract SlaCredits is AccessManaged, Pausable, EIP712 {
         customers = new address[](n);
         credits = new uint256[](n);
         for (uint256 i; i < n; ++i) {
+            if (spends[i].customer == address(0)) revert ZeroCustomer();
             customers[i] = spends[i].customer;
             credits[i] = SlaMath.credit(spends[i].spend, bps);
             totalSpend += spends[i].spend;

@@ -28,7 +28,7 @@ export const FUNCTION_ROLES = {
     PROTOCOL: ["creditSla"],
   },
   SlaCredits: {
-    GOVERNOR: ["setPolicy", "setMaxCreditPerReport"],
+    GOVERNOR: ["setPolicy", "setMaxCreditPerReport", "setPeriodCap"],
     GUARDIAN: ["pause", "unpause"],
   },
 } as const satisfies Record<string, Partial<Record<RoleName, readonly string[]>>>;

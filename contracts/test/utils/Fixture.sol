@@ -103,10 +103,12 @@ abstract contract Fixture is Test {
         s[0] = Settlement.creditSla.selector;
         manager.setTargetFunctionRole(address(settlement), s, Roles.PROTOCOL);
 
-        s = new bytes4[](2);
+        s = new bytes4[](3);
         s[0] = SlaCredits.setPolicy.selector;
         s[1] = SlaCredits.setMaxCreditPerReport.selector;
+        s[2] = SlaCredits.setPeriodCap.selector;
         manager.setTargetFunctionRole(address(sla), s, Roles.GOVERNOR);
+        s = new bytes4[](2);
         s[0] = SlaCredits.pause.selector;
         s[1] = SlaCredits.unpause.selector;
         manager.setTargetFunctionRole(address(sla), s, Roles.GUARDIAN);
