@@ -39,9 +39,21 @@ export function entryCharge(e: BatchEntry): bigint {
   return charge(e.promptTokens, e.completionTokens, e.promptPrice, e.completionPrice);
 }
 
+/**
+ * viem types uint48 as `number`; our API keeps prices as bigint like every other amount. Prices are
+ * below 2^48, so the conversion is exact.
+ */
+function typedEntry(e: BatchEntry) {
+  return { ...e, promptPrice: Number(e.promptPrice), completionPrice: Number(e.completionPrice) };
+}
+
+function typedBatch(b: Batch) {
+  return { ...b, entries: b.entries.map(typedEntry) };
+}
+
 /** EIP-712 struct hash of one entry (Settlement.hashEntry). */
 export function entryHash(e: BatchEntry): Hex {
-  return hashStruct({ data: e, primaryType: "Entry", types: batchTypes });
+  return hashStruct({ data: typedEntry(e), primaryType: "Entry", types: batchTypes });
 }
 
 /** Struct hashes of all entries: the `entryHashes` argument of Settlement.openDispute. */
@@ -59,7 +71,7 @@ export function batchDigest(batch: Batch, chainId: number, settlement: Address):
     domain: domainOf("settlement", chainId, settlement),
     types: batchTypes,
     primaryType: "Batch",
-    message: batch,
+    message: typedBatch(batch),
   });
 }
 
@@ -68,6 +80,6 @@ export async function signBatch(account: LocalAccount, batch: Batch, chainId: nu
     domain: domainOf("settlement", chainId, settlement),
     types: batchTypes,
     primaryType: "Batch",
-    message: batch,
+    message: typedBatch(batch),
   });
 }

@@ -63,7 +63,7 @@ export const RECEIPT_LEAF_TYPES = [
   "uint64", // servedAt
 ] as const;
 
-export type ReceiptLeaf = readonly [
+export type ReceiptLeaf = [
   Hex, Address, Address, Address, Hex, number, number, number, number, bigint, bigint, bigint, number, number, number, bigint,
 ];
 
@@ -72,7 +72,7 @@ export function receiptLeaf(r: Receipt): ReceiptLeaf {
     r.id, r.customer, r.provider, r.worker, r.model,
     r.promptTokens, r.cachedTokens, r.completionTokens, r.reasoningTokens,
     r.promptPrice, r.completionPrice, r.cost, r.ttftMs, r.durationMs, r.status, r.servedAt,
-  ] as const;
+  ];
 }
 
 /** Receipt id from the gateway's request id string. */
