@@ -1,0 +1,183 @@
+/**
+ * Gateway overhead benchmark: streams completions through the gateway and, in the same run,
+ * directly to the same simulated worker (worker agent + simulator), then prints the TTFT the
+ * gateway adds (p50, p99) and the throughput ratio (tokens/s through the gateway ÷ direct).
+ *
+ *   npm run bench:gateway                       # 100 concurrent streams, 1000 requests per path
+ *   BENCH_CONCURRENCY=50 BENCH_REQUESTS=500 npm run bench:gateway
+ *
+ * Runs a real local chain (anvil), the real contracts, a funded customer and the gateway on PGlite.
+ */
+import { request, Agent } from "undici";
+import { privateKeyToAccount } from "viem/accounts";
+import { spawn, type ChildProcess } from "node:child_process";
+import { fileURLToPath } from "node:url";
+import { MODEL, freshDataDir, gatewayOptions, loginAndCreateKey, removeDir, startEnv } from "../test/helpers/stack.ts";
+import { percentile } from "../src/settlement/sli.ts";
+
+const CONCURRENCY = Number(process.env.BENCH_CONCURRENCY ?? 100);
+const REQUESTS = Number(process.env.BENCH_REQUESTS ?? 1000);
+const ROUNDS = Number(process.env.BENCH_ROUNDS ?? 2);
+const MAX_TOKENS = 64;
+
+const log = (s: string) => process.stdout.write(`${s}\n`);
+
+/** Child roles: the gateway and the worker run in their own processes, as in production. */
+const role = process.argv[2];
+if (role === "gateway-process") {
+  const opts = JSON.parse(process.env.BENCH_GATEWAY_OPTIONS!);
+  const { buildGateway } = await import("../src/server.ts");
+  const { createLogger } = await import("../src/shared/log.ts");
+  const gw = await buildGateway({ ...opts, logger: createLogger("silent") });
+  const u = await gw.listen();
+  await gw.follower.syncOnce();
+  process.stdout.write(`READY ${JSON.stringify({ url: u })}\n`);
+  process.on("SIGTERM", () => void gw.close().then(() => process.exit(0)));
+  await new Promise(() => {});
+}
+if (role === "worker-process") {
+  const o = JSON.parse(process.env.BENCH_WORKER_OPTIONS!);
+  const { startSimulator } = await import("@tollgate/worker/simulator");
+  const { startWorker, parseModelSpecs } = await import("@tollgate/worker");
+  const { createLogger } = await import("../src/shared/log.ts");
+  const sim = await startSimulator({ port: 0, ttftMs: 100, ttftSigma: 0, tokensPerSecond: 50, minCompletionTokens: MAX_TOKENS, maxCompletionTokens: MAX_TOKENS, models: [{ name: MODEL, contextLength: 8192 }] });
+  const w = await startWorker({ ...o, upstream: sim.url, models: parseModelSpecs(MODEL) }, { logger: createLogger("silent") });
+  process.stdout.write(`READY ${JSON.stringify({ url: w.url, token: w.state().token })}\n`);
+  process.on("SIGTERM", () => void w.close().then(() => sim.close()).then(() => process.exit(0)));
+  await new Promise(() => {});
+}
+
+function spawnRole(name: string, envVar: string, value: unknown): Promise<{ child: ChildProcess; info: Record<string, string> }> {
+  const flags = name === "gateway-process" && process.env.BENCH_PROFILE ? ["--cpu-prof", `--cpu-prof-dir=${process.env.BENCH_PROFILE}`] : [];
+  const child = spawn(process.execPath, [...flags, fileURLToPath(import.meta.url), name], { env: { ...process.env, [envVar]: JSON.stringify(value) }, stdio: ["ignore", "pipe", "inherit"] });
+  return new Promise((resolve, reject) => {
+    let out = "";
+    child.stdout!.on("data", (c: Buffer) => {
+      out += c.toString();
+      const m = /READY (.*)\n/.exec(out);
+      if (m) resolve({ child, info: JSON.parse(m[1]!) });
+    });
+    child.once("exit", (code) => reject(new Error(`${name} exited with ${code}`)));
+  });
+}
+
+log(`bench:gateway — ${CONCURRENCY} concurrent streams, ${REQUESTS} requests per path per round, ${ROUNDS} rounds`);
+log("starting chain, contracts, gateway and a simulated worker (separate processes) …");
+const env = await startEnv({ providers: 1, deposit: 1_000_000_000_000n });
+const dataDir = await freshDataDir();
+const gwOptions = gatewayOptions(env, {
+  dataDir,
+  tiers: { hobby: { name: "hobby", index: 0, maxPromptTokens: 100_000, maxOutputTokens: 4_096, requestsPerMinute: 10_000_000, tokensPerMinute: 1_000_000_000, concurrentRequests: 10_000 } },
+});
+delete (gwOptions as { logger?: unknown }).logger;
+const gwProc = await spawnRole("gateway-process", "BENCH_GATEWAY_OPTIONS", gwOptions);
+const url = gwProc.info.url!;
+const workerProc = await spawnRole("worker-process", "BENCH_WORKER_OPTIONS", {
+  runtime: "openai",
+  gateway: url,
+  gatewayAddress: privateKeyToAccount(env.gatewaySignerKey).address,
+  provider: env.providers[0]!.wallet.account.address,
+  chainId: env.chain.chainId,
+  registry: env.contracts.registry,
+  listenPort: 0,
+  maxConcurrency: 10_000,
+  privateKey: env.providers[0]!.workerKeys[0]!,
+  gpuStats: false,
+});
+const worker = { endpoint: workerProc.info.url!, token: workerProc.info.token! };
+const { key } = await loginAndCreateKey(url, env.customer, env.chain.chainId);
+await new Promise((r) => setTimeout(r, 500)); // the gateway's first heartbeat and price cache
+const agent = new Agent({ connections: CONCURRENCY * 4, keepAliveTimeout: 30_000 });
+type Result = { ttft: number[]; tokens: number; seconds: number; errors: number; overhead: number[] };
+
+async function run(target: "gateway" | "direct", n: number): Promise<Result> {
+  const endpoint = target === "gateway" ? `${url}/v1/chat/completions` : `${worker.endpoint}/v1/chat/completions`;
+  const auth = target === "gateway" ? `Bearer ${key}` : `Bearer ${worker.token}`;
+  const ttft: number[] = [];
+  const overhead: number[] = [];
+  let tokens = 0;
+  let errors = 0;
+  let next = 0;
+  const t0 = performance.now();
+  const one = async (i: number) => {
+    const start = performance.now();
+    const res = await request(endpoint, {
+      method: "POST",
+      dispatcher: agent,
+      headers: { authorization: auth, "content-type": "application/json" },
+      body: JSON.stringify({ model: MODEL, messages: [{ role: "user", content: `benchmark request ${i}` }], max_tokens: MAX_TOKENS, stream: true, stream_options: { include_usage: true } }),
+    });
+    if (res.statusCode !== 200) {
+      errors++;
+      await res.body.dump();
+      return;
+    }
+    const oh = res.headers["x-tollgate-overhead-ms"];
+    if (typeof oh === "string") overhead.push(Number(oh));
+    let first = true;
+    let buf = "";
+    for await (const chunk of res.body) {
+      buf += chunk.toString();
+      if (first && buf.includes('"content"')) {
+        ttft.push(performance.now() - start);
+        first = false;
+      }
+    }
+    const m = /"completion_tokens":(\d+)/.exec(buf);
+    tokens += m ? Number(m[1]) : 0;
+  };
+  await Promise.all(
+    Array.from({ length: CONCURRENCY }, async () => {
+      for (;;) {
+        const i = next++;
+        if (i >= n) return;
+        try {
+          await one(i);
+        } catch {
+          errors++;
+        }
+      }
+    }),
+  );
+  return { ttft, tokens, seconds: (performance.now() - t0) / 1000, errors, overhead };
+}
+
+log("warming up …");
+await run("direct", CONCURRENCY);
+await run("gateway", CONCURRENCY);
+
+// Both paths run at the same time, each with CONCURRENCY streams, so they share the machine's load
+// (on a shared 2-core box, running them one after the other measures the neighbours as much as the gateway).
+const direct: Result = { ttft: [], tokens: 0, seconds: 0, errors: 0, overhead: [] };
+const viaGateway: Result = { ttft: [], tokens: 0, seconds: 0, errors: 0, overhead: [] };
+for (let round = 1; round <= ROUNDS; round++) {
+  const [d, g] = await Promise.all([run("direct", REQUESTS), run("gateway", REQUESTS)]);
+  for (const [target, r, acc] of [["direct", d, direct], ["gateway", g, viaGateway]] as const) {
+    acc.ttft.push(...r.ttft);
+    acc.tokens += r.tokens;
+    acc.seconds += r.seconds;
+    acc.errors += r.errors;
+    acc.overhead.push(...r.overhead);
+    log(`  round ${round} ${target.padEnd(7)}: ${r.ttft.length} streams, ttft p50 ${percentile([...r.ttft].sort((a, b) => a - b), 50).toFixed(1)} ms, ${(r.tokens / r.seconds).toFixed(0)} tokens/s, ${r.errors} errors`);
+  }
+}
+const sd = [...direct.ttft].sort((a, b) => a - b);
+const sg = [...viaGateway.ttft].sort((a, b) => a - b);
+const addedP50 = percentile(sg, 50) - percentile(sd, 50);
+const addedP99 = percentile(sg, 99) - percentile(sd, 99);
+const ratio = viaGateway.tokens / viaGateway.seconds / (direct.tokens / direct.seconds);
+log(`direct : ttft p50 ${percentile(sd, 50).toFixed(2)} ms, p99 ${percentile(sd, 99).toFixed(2)} ms, ${(direct.tokens / direct.seconds).toFixed(0)} tokens/s, ${direct.errors} errors`);
+log(`gateway: ttft p50 ${percentile(sg, 50).toFixed(2)} ms, p99 ${percentile(sg, 99).toFixed(2)} ms, ${(viaGateway.tokens / viaGateway.seconds).toFixed(0)} tokens/s, ${viaGateway.errors} errors`);
+const so = [...viaGateway.overhead].sort((a, b) => a - b);
+log(`gateway's own time before the first byte (x-tollgate-overhead-ms): p50 ${percentile(so, 50).toFixed(3)} ms, p99 ${percentile(so, 99).toFixed(3)} ms`);
+const status = (await (await fetch(`${url}/status`)).json()) as { unbatchedReceipts: number };
+log(`receipts written by the gateway: ${status.unbatchedReceipts}`);
+
+for (const p of [workerProc.child, gwProc.child]) {
+  p.kill("SIGTERM");
+  await new Promise((r) => p.once("exit", r));
+}
+await agent.close();
+removeDir(dataDir);
+await env.stop();
+log(`added ttft p50 ms: ${addedP50.toFixed(2)}, p99 ms: ${addedP99.toFixed(2)}, throughput ratio: ${ratio.toFixed(3)}`);

@@ -1,0 +1,133 @@
+/**
+ * Gateway configuration from environment variables, validated with zod at start. Every mistake is
+ * reported with the variable's name; nothing secret is echoed back.
+ */
+import { z } from "zod";
+import { getAddress, isAddress, type Address, type Hex } from "viem";
+
+const address = z
+  .string()
+  .refine((s) => isAddress(s, { strict: false }), "not an Ethereum address")
+  .transform((s) => getAddress(s) as Address);
+const privateKey = z
+  .string()
+  .trim()
+  .regex(/^(0x)?[0-9a-fA-F]{64}$/, "must be 32 bytes of hex")
+  .transform((s) => (s.startsWith("0x") ? s : `0x${s}`) as Hex);
+const int = (min: number, max: number) => z.coerce.number().int().min(min).max(max);
+const bool = z
+  .union([z.boolean(), z.enum(["true", "false", "1", "0", "yes", "no"])])
+  .transform((v) => v === true || v === "true" || v === "1" || v === "yes");
+
+export const configSchema = z.object({
+  host: z.string().default("127.0.0.1"),
+  port: int(0, 65535).default(8080),
+  /** Public host name customers use; SIWE messages must carry it as `domain`. */
+  publicDomain: z.string().min(1).default("localhost:8080"),
+  /** PGlite data directory (default storage); ignored when databaseUrl is set. "memory://" keeps it in RAM. */
+  dataDir: z.string().default("./gateway-data"),
+  databaseUrl: z.string().startsWith("postgres").optional(),
+  /** Schema to use in PostgreSQL (tests use one per run). */
+  databaseSchema: z.string().regex(/^[a-z_][a-z0-9_]{0,62}$/).default("public"),
+  redisUrl: z.string().startsWith("redis").optional(),
+  /** Prefix of every Redis key (one per deployment or test). */
+  redisPrefix: z.string().regex(/^[A-Za-z0-9:_-]{1,64}$/).default("tollgate"),
+  rpcUrl: z.url(),
+  chainId: int(1, 2 ** 31),
+  gatewayId: int(1, 2 ** 32 - 1),
+  signerKey: privateKey,
+  settlement: address,
+  registry: address,
+  staking: address,
+  slaCredits: address,
+  /** Block to start following events from (the deployment block). */
+  startBlock: int(0, Number.MAX_SAFE_INTEGER).default(0),
+  /** Devnet: allow http:// and private/loopback worker endpoints. Never in production. */
+  devnet: bool.default(false),
+  /** Environment of the API keys this gateway issues: tg_live_ or tg_test_. */
+  keyEnv: z.enum(["live", "test"]).default("test"),
+  epochMs: int(100, 86_400_000).default(60_000),
+  /** Close a batch early once this many receipts wait. */
+  batchMaxReceipts: int(1, 100_000).default(5_000),
+  batchDeadlineSec: int(30, 86_400).default(900),
+  chainPollMs: int(50, 600_000).default(2_000),
+  heartbeatIntervalMs: int(100, 600_000).default(10_000),
+  probeIntervalMs: int(0, 3_600_000).default(30_000),
+  slaWindowSec: int(0, 31 * 86_400).default(0),
+  /** Drift between worker and gateway token counts above this fraction is recorded. */
+  driftThreshold: z.coerce.number().min(0).max(1).default(0.05),
+  siweTtlSec: int(10, 3600).default(300),
+  sessionTtlSec: int(60, 30 * 86_400).default(86_400),
+  rpcTimeoutMs: int(100, 60_000).default(5_000),
+  upstreamFirstTokenTimeoutMs: int(100, 600_000).default(60_000),
+  requestTimeoutMs: int(1000, 3_600_000).default(600_000),
+  logLevel: z.enum(["fatal", "error", "warn", "info", "debug", "trace", "silent"]).default("info"),
+});
+export type GatewayConfig = z.output<typeof configSchema>;
+export type GatewayConfigInput = z.input<typeof configSchema>;
+
+/** Environment variable of each option. */
+export const ENV_NAMES: Record<keyof GatewayConfig, string> = {
+  host: "HOST",
+  port: "PORT",
+  publicDomain: "TOLLGATE_PUBLIC_DOMAIN",
+  dataDir: "TOLLGATE_DATA_DIR",
+  databaseUrl: "DATABASE_URL",
+  databaseSchema: "TOLLGATE_DB_SCHEMA",
+  redisUrl: "REDIS_URL",
+  redisPrefix: "TOLLGATE_REDIS_PREFIX",
+  rpcUrl: "TOLLGATE_RPC_URL",
+  chainId: "TOLLGATE_CHAIN_ID",
+  gatewayId: "TOLLGATE_GATEWAY_ID",
+  signerKey: "TOLLGATE_SIGNER_KEY",
+  settlement: "TOLLGATE_SETTLEMENT",
+  registry: "TOLLGATE_REGISTRY",
+  staking: "TOLLGATE_STAKING",
+  slaCredits: "TOLLGATE_SLA_CREDITS",
+  startBlock: "TOLLGATE_START_BLOCK",
+  devnet: "TOLLGATE_DEVNET",
+  keyEnv: "TOLLGATE_KEY_ENV",
+  epochMs: "TOLLGATE_EPOCH_MS",
+  batchMaxReceipts: "TOLLGATE_BATCH_MAX_RECEIPTS",
+  batchDeadlineSec: "TOLLGATE_BATCH_DEADLINE_SEC",
+  chainPollMs: "TOLLGATE_CHAIN_POLL_MS",
+  heartbeatIntervalMs: "TOLLGATE_HEARTBEAT_MS",
+  probeIntervalMs: "TOLLGATE_PROBE_INTERVAL_MS",
+  slaWindowSec: "TOLLGATE_SLA_WINDOW_SEC",
+  driftThreshold: "TOLLGATE_DRIFT_THRESHOLD",
+  siweTtlSec: "TOLLGATE_SIWE_TTL_SEC",
+  sessionTtlSec: "TOLLGATE_SESSION_TTL_SEC",
+  rpcTimeoutMs: "TOLLGATE_RPC_TIMEOUT_MS",
+  upstreamFirstTokenTimeoutMs: "TOLLGATE_FIRST_TOKEN_TIMEOUT_MS",
+  requestTimeoutMs: "TOLLGATE_REQUEST_TIMEOUT_MS",
+  logLevel: "LOG_LEVEL",
+};
+
+export class ConfigError extends Error {}
+
+function explain(error: z.ZodError): string {
+  return error.issues
+    .map((i) => {
+      const key = i.path[0] as keyof GatewayConfig | undefined;
+      const name = key ? (ENV_NAMES[key] ?? String(key)) : "config";
+      return `  ${name}: ${i.message}`;
+    })
+    .join("\n");
+}
+
+/** Validate options given in code (tests, embedding). */
+export function parseConfig(input: GatewayConfigInput): GatewayConfig {
+  const parsed = configSchema.safeParse(input);
+  if (!parsed.success) throw new ConfigError(`invalid gateway configuration:\n${explain(parsed.error)}`);
+  return parsed.data;
+}
+
+/** Read options from the environment: each variable of ENV_NAMES that is set. */
+export function configFromEnv(env: NodeJS.ProcessEnv = process.env): GatewayConfig {
+  const input: Record<string, unknown> = {};
+  for (const [key, name] of Object.entries(ENV_NAMES)) {
+    const v = env[name];
+    if (v !== undefined && v !== "") input[key] = v;
+  }
+  return parseConfig(input as GatewayConfigInput);
+}

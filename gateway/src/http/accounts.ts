@@ -1,0 +1,85 @@
+/** SIWE login and API-key management. A SIWE session manages keys and reads the account; it moves no money. */
+import type { FastifyInstance, FastifyReply, FastifyRequest } from "fastify";
+import { z } from "zod";
+import type { Ctx } from "../context.ts";
+import { ApiError, badRequest, notFound, unauthorized } from "../shared/errors.ts";
+
+const loginBody = z.object({ message: z.string().min(1).max(4096), signature: z.string().regex(/^0x[0-9a-fA-F]+$/).max(20_000) });
+const createKeyBody = z.object({
+  name: z.string().min(1).max(100),
+  dailySpendCap: z.string().regex(/^\d{1,18}$/, "USDC base units as a decimal string").optional(),
+  models: z.array(z.string().min(1).max(256)).min(1).max(100).optional(),
+});
+
+function send(reply: FastifyReply, e: ApiError) {
+  return reply.code(e.status).headers(e.headers).send(e.body());
+}
+
+export function accountRoutes(ctx: Ctx) {
+  async function session(req: FastifyRequest): Promise<`0x${string}` | null> {
+    const auth = req.headers.authorization;
+    return auth?.startsWith("Bearer ") ? ctx.siwe.session(auth.slice(7).trim()) : null;
+  }
+  return async (app: FastifyInstance) => {
+    app.get("/v1/auth/nonce", async () => ({ nonce: await ctx.siwe.nonce(), domain: ctx.config.publicDomain, chainId: ctx.config.chainId }));
+    app.post("/v1/auth/login", async (req, reply) => {
+      const body = loginBody.safeParse(req.body);
+      if (!body.success) return send(reply, badRequest("body must be {message, signature}"));
+      try {
+        const s = await ctx.siwe.login(body.data.message, body.data.signature as `0x${string}`);
+        return { session: s.session, address: s.address, expiresAt: new Date(s.expiresMs).toISOString() };
+      } catch (err) {
+        if (err instanceof ApiError) return send(reply, err);
+        throw err;
+      }
+    });
+    app.post("/v1/keys", async (req, reply) => {
+      const account = await session(req);
+      if (!account) return send(reply, unauthorized("sign in with Ethereum first", "invalid_session"));
+      const body = createKeyBody.safeParse(req.body);
+      if (!body.success) return send(reply, badRequest(body.error.issues[0]?.message ?? "invalid body"));
+      const { key, record } = await ctx.keys.create(account, body.data.name, body.data.dailySpendCap ? BigInt(body.data.dailySpendCap) : null, body.data.models ?? null);
+      return reply.code(201).send({ ...keyJson(record), key, note: "store this key now: it is shown only once" });
+    });
+    app.get("/v1/keys", async (req, reply) => {
+      const account = await session(req);
+      if (!account) return send(reply, unauthorized("sign in with Ethereum first", "invalid_session"));
+      return { data: (await ctx.keys.list(account)).map(keyJson) };
+    });
+    app.delete<{ Params: { id: string } }>("/v1/keys/:id", async (req, reply) => {
+      const account = await session(req);
+      if (!account) return send(reply, unauthorized("sign in with Ethereum first", "invalid_session"));
+      if (!(await ctx.keys.revoke(account, req.params.id))) return send(reply, notFound("no such active key", "key_not_found"));
+      return reply.code(204).send();
+    });
+    app.get("/v1/account", async (req, reply) => {
+      const account = await session(req);
+      if (!account) return send(reply, unauthorized("sign in with Ethereum first", "invalid_session"));
+      const s = await ctx.ledger.state(account.toLowerCase());
+      const tier = await ctx.tierOf(account.toLowerCase());
+      return {
+        address: account,
+        tier: tier.name,
+        ...(s && {
+          available: s.available.toString(),
+          debt: s.debt.toString(),
+          unsettled: s.spent.toString(),
+          reserved: s.reserved.toString(),
+          spendable: (s.available - s.debt - s.spent - s.reserved).toString(),
+        }),
+      };
+    });
+  };
+}
+
+function keyJson(k: { id: string; name: string; dailyCap: bigint | null; models: string[] | null; createdMs: number; revokedMs: number | null; last4: string }) {
+  return {
+    id: k.id,
+    name: k.name,
+    last4: k.last4,
+    dailySpendCap: k.dailyCap?.toString() ?? null,
+    models: k.models,
+    createdAt: new Date(k.createdMs).toISOString(),
+    revokedAt: k.revokedMs ? new Date(k.revokedMs).toISOString() : null,
+  };
+}

@@ -1,0 +1,55 @@
+/** Published receipts: a batch's receipts (for auditors and the indexer) and one receipt with its proof. */
+import type { FastifyInstance } from "fastify";
+import type { Hex } from "viem";
+import { receiptProof, receiptTree, type ReceiptTree } from "@tollgate/protocol";
+import type { Ctx } from "../context.ts";
+import { receiptJson, rowToReceipt, type StoredReceipt } from "../metering/receipts.ts";
+import { notFound } from "../shared/errors.ts";
+
+export function receiptRoutes(ctx: Ctx) {
+  const trees = new Map<string, { tree: ReceiptTree; receipts: StoredReceipt[] }>();
+  async function batchReceipts(id: bigint) {
+    const key = id.toString();
+    const hit = trees.get(key);
+    if (hit) return hit;
+    const rows = await ctx.db.query(`SELECT * FROM receipts WHERE batch_id = $1 ORDER BY id`, [key]);
+    const receipts = rows.map(rowToReceipt);
+    const v = { tree: receiptTree(receipts), receipts };
+    if (trees.size > 64) trees.delete(trees.keys().next().value!);
+    trees.set(key, v);
+    return v;
+  }
+  async function postedBatch(id: bigint) {
+    const rows = await ctx.db.query(`SELECT id, root, state, tx_hash FROM batches WHERE id = $1 AND state IN ('mined', 'settled')`, [id.toString()]);
+    return rows[0] ?? null;
+  }
+  return async (app: FastifyInstance) => {
+    app.get<{ Params: { id: string } }>("/v1/batches/:id/receipts", async (req, reply) => {
+      if (!/^\d{1,19}$/.test(req.params.id)) return reply.code(400).send({ error: { message: "batch id is a number", type: "invalid_request_error", param: null, code: "invalid_request" } });
+      const id = BigInt(req.params.id);
+      const batch = await postedBatch(id);
+      if (!batch) {
+        const e = notFound("no posted batch with this id", "batch_not_found");
+        return reply.code(404).send(e.body());
+      }
+      const { receipts, tree } = await batchReceipts(id);
+      return { gatewayId: ctx.config.gatewayId, batchId: id.toString(), receiptsRoot: tree.root, txHash: batch.tx_hash, receipts: receipts.map(receiptJson) };
+    });
+    app.get<{ Params: { id: string } }>("/v1/receipts/:id", async (req, reply) => {
+      if (!/^0x[0-9a-fA-F]{64}$/.test(req.params.id)) return reply.code(400).send({ error: { message: "receipt id is 32 bytes of hex", type: "invalid_request_error", param: null, code: "invalid_request" } });
+      const rows = await ctx.db.query(`SELECT * FROM receipts WHERE id = $1`, [req.params.id.toLowerCase()]);
+      if (!rows[0]) return reply.code(404).send(notFound("no such receipt", "receipt_not_found").body());
+      const r = rowToReceipt(rows[0]);
+      const out: Record<string, unknown> = { receipt: receiptJson(r), batch: null, proof: null };
+      if (r.batchId !== null) {
+        const batch = await postedBatch(r.batchId);
+        if (batch) {
+          const { tree } = await batchReceipts(r.batchId);
+          out.batch = { gatewayId: ctx.config.gatewayId, batchId: r.batchId.toString(), receiptsRoot: batch.root as Hex, txHash: batch.tx_hash, settled: batch.state === "settled" };
+          out.proof = receiptProof(tree, r);
+        }
+      }
+      return out;
+    });
+  };
+}

@@ -1,0 +1,438 @@
+/**
+ * One inference request, end to end: authenticate, validate, admit (tier caps, rate limits,
+ * reservation of the maximum cost), route with failover before the first token, stream through,
+ * meter, write the receipt durably, commit the actual cost and release the rest.
+ */
+import { randomBytes } from "node:crypto";
+import type { FastifyReply, FastifyRequest } from "fastify";
+import { request as undiciRequest } from "undici";
+import type { Dispatcher } from "undici";
+import { z } from "zod";
+import { exactCost, modelId, receiptId, RECEIPT_STATUS } from "@tollgate/protocol";
+import type { Ctx } from "../context.ts";
+import { ApiError, badRequest, forbidden, notFound, paymentRequired, rateLimited, tooLarge, unauthorized, unavailable } from "../shared/errors.ts";
+import { eligible, modelKnown, pick, type Candidate, type PriceCap } from "../routing/select.ts";
+import { countChatPrompt, countCompletionPrompt, countText, drift } from "./tokenizer.ts";
+import { chargeUnits, type StoredReceipt } from "./receipts.ts";
+import type { ApiKey } from "../auth/keys.ts";
+
+const tokenLimit = z.number().int().min(1).nullish();
+const common = {
+  model: z.string().min(1).max(256),
+  stream: z.boolean().nullish(),
+  stream_options: z.looseObject({ include_usage: z.boolean().nullish() }).nullish(),
+  max_tokens: tokenLimit,
+  n: z.number().int().min(1).max(1, "only n = 1 is supported").nullish(),
+};
+const chatSchema = z.looseObject({
+  ...common,
+  messages: z
+    .array(
+      z.looseObject({
+        role: z.enum(["system", "developer", "user", "assistant", "tool", "function"]),
+        content: z.union([z.string(), z.array(z.looseObject({ type: z.string() })), z.null()]).optional(),
+        name: z.string().max(256).nullish(),
+        tool_calls: z.array(z.unknown()).nullish(),
+      }),
+    )
+    .min(1),
+  max_completion_tokens: tokenLimit,
+});
+const completionSchema = z.looseObject({
+  ...common,
+  prompt: z.union([z.string(), z.array(z.string()).min(1), z.array(z.number().int().min(0)).min(1), z.array(z.array(z.number().int().min(0)).min(1)).min(1)]),
+});
+
+export type Kind = "chat" | "completion";
+type Usage = { prompt: number; completion: number; cached: number; reasoning: number; source: string | null };
+
+const PASS_THROUGH_CODES = new Set(["invalid_request", "invalid_json", "upstream_rejected", "context_length_exceeded", "unsupported_parameter"]);
+
+function describe(issues: z.core.$ZodIssue[]): string {
+  const i = issues[0];
+  return i ? `${i.path.join(".") || "body"}: ${i.message}` : "invalid request body";
+}
+
+function readUsage(u: unknown): Usage | null {
+  if (!u || typeof u !== "object") return null;
+  const o = u as Record<string, unknown>;
+  const p = Number(o.prompt_tokens);
+  const c = Number(o.completion_tokens);
+  if (!Number.isInteger(p) || !Number.isInteger(c) || p < 0 || c < 0) return null;
+  const cached = Number((o.prompt_tokens_details as { cached_tokens?: unknown } | undefined)?.cached_tokens ?? 0) || 0;
+  const reasoning = Number((o.completion_tokens_details as { reasoning_tokens?: unknown } | undefined)?.reasoning_tokens ?? 0) || 0;
+  return { prompt: p, completion: c, cached, reasoning, source: null };
+}
+
+function chunkText(obj: unknown): string {
+  const choices = (obj as { choices?: unknown })?.choices;
+  if (!Array.isArray(choices)) return "";
+  let s = "";
+  for (const ch of choices) {
+    const d = (ch as { delta?: { content?: unknown; reasoning_content?: unknown }; text?: unknown; message?: { content?: unknown } }) ?? {};
+    if (typeof d.text === "string") s += d.text;
+    if (typeof d.delta?.content === "string") s += d.delta.content;
+    if (typeof d.delta?.reasoning_content === "string") s += d.delta.reasoning_content;
+    if (typeof d.message?.content === "string") s += d.message.content;
+  }
+  return s;
+}
+
+export async function handleInference(ctx: Ctx, kind: Kind, req: FastifyRequest, reply: FastifyReply): Promise<void> {
+  const t0 = performance.now();
+  const requestId = `req_${randomBytes(12).toString("base64url")}`;
+  const rid = receiptId(requestId);
+  reply.header("x-request-id", requestId);
+  reply.header("x-tollgate-receipt-id", rid);
+  const overhead = (ms: number) => reply.header("x-tollgate-overhead-ms", ms.toFixed(3));
+  const fail = (e: ApiError) => {
+    overhead(performance.now() - t0);
+    ctx.metrics.requests.inc({ endpoint: kind, status: String(e.status) });
+    reply.code(e.status).headers(e.headers).send(e.body());
+  };
+
+  // 1. who
+  const auth = req.headers.authorization;
+  if (!auth?.startsWith("Bearer ")) return fail(unauthorized("missing API key: send Authorization: Bearer tg_…"));
+  const key: ApiKey | null = await ctx.keys.authenticate(auth.slice(7).trim());
+  if (!key) return fail(unauthorized("unknown or revoked API key"));
+  const customer = key.account.toLowerCase();
+
+  // 2. what
+  const parsed = (kind === "chat" ? chatSchema : completionSchema).safeParse(req.body);
+  if (!parsed.success) return fail(badRequest(describe(parsed.error.issues)));
+  const body = parsed.data as z.infer<typeof chatSchema> & z.infer<typeof completionSchema>;
+  const model = body.model;
+  if (key.models && !key.models.includes(model)) return fail(forbidden(`this API key may not use \`${model}\``, "model_not_allowed"));
+  if (!modelKnown(ctx.registry, model)) return fail(notFound(`The model \`${model}\` does not exist or no provider serves it.`, "model_not_found"));
+  const tier = await ctx.tierOf(customer);
+  const ownPrompt = kind === "chat" ? countChatPrompt(body.messages) : countCompletionPrompt(body.prompt);
+  if (ownPrompt > tier.maxPromptTokens) return fail(tooLarge(`prompt has ${ownPrompt} tokens; the ${tier.name} tier allows ${tier.maxPromptTokens}`));
+  const requested = (kind === "chat" ? body.max_completion_tokens : undefined) ?? body.max_tokens ?? undefined;
+  const maxTokens = Math.min(requested ?? tier.maxOutputTokens, tier.maxOutputTokens);
+  const cap: PriceCap = {};
+  const capP = req.headers["x-tollgate-max-prompt-price"];
+  const capC = req.headers["x-tollgate-max-completion-price"];
+  if (typeof capP === "string") {
+    if (!/^\d{1,15}$/.test(capP)) return fail(badRequest("x-tollgate-max-prompt-price: USDC base units per million tokens"));
+    cap.prompt = BigInt(capP);
+  }
+  if (typeof capC === "string") {
+    if (!/^\d{1,15}$/.test(capC)) return fail(badRequest("x-tollgate-max-completion-price: USDC base units per million tokens"));
+    cap.completion = BigInt(capC);
+  }
+
+  let cands = eligible(ctx.registry, ctx.reads, model, cap);
+  if (cands.length === 0) return fail(unavailable());
+
+  // 3. admission: the most this request can cost, at the highest eligible price
+  const promptReserve = Math.ceil(ownPrompt * 1.05) + 8;
+  let maxPP = 0n;
+  let maxCP = 0n;
+  for (const c of cands) {
+    if (c.price.promptPrice > maxPP) maxPP = c.price.promptPrice;
+    if (c.price.completionPrice > maxCP) maxCP = c.price.completionPrice;
+  }
+  const reserved = chargeUnits(exactCost(BigInt(promptReserve), BigInt(maxTokens), maxPP, maxCP));
+  const limit = await ctx.limiter.acquire(customer, tier, promptReserve + maxTokens);
+  if (!limit.ok) return fail(rateLimited(limit.message, limit.retryAfterSec, limit.code));
+  const held = await ctx.ledger.reserve(customer, reserved);
+  if (!held.ok) {
+    limit.release();
+    return fail(
+      held.reason === "debt"
+        ? paymentRequired("unpaid usage from a skipped settlement entry blocks new requests; deposit and contact support", "outstanding_debt")
+        : paymentRequired(`balance too low for this request's maximum cost (${reserved} USDC base units); deposit more or lower max_tokens`),
+    );
+  }
+  if (key.dailyCap !== null && !(await ctx.dailySpend.reserve(key.id, key.dailyCap, reserved))) {
+    await ctx.ledger.commit(customer, reserved, 0n);
+    limit.release();
+    return fail(paymentRequired("this API key reached its daily spend cap", "daily_cap_reached"));
+  }
+
+  // 4. route, failing over before the first token
+  const stream = body.stream === true;
+  const wantUsage = body.stream_options?.include_usage === true;
+  const upstreamBody: Record<string, unknown> = { ...body };
+  if (kind === "chat" && body.max_completion_tokens != null) upstreamBody.max_completion_tokens = maxTokens;
+  else upstreamBody.max_tokens = maxTokens;
+  if (stream) upstreamBody.stream_options = { ...(body.stream_options ?? {}), include_usage: true };
+  const payload = JSON.stringify(upstreamBody);
+  const path = kind === "chat" ? "/v1/chat/completions" : "/v1/completions";
+
+  const ac = new AbortController();
+  let clientGone = false;
+  let finished = false;
+  reply.raw.on("close", () => {
+    if (!finished) {
+      clientGone = true;
+      ac.abort();
+    }
+  });
+
+  const triedWorkers = new Set<string>();
+  const triedProviders = new Set<string>();
+  let chosen: Candidate | null = null;
+  let res: Dispatcher.ResponseData | null = null;
+  let clientError: ApiError | null = null;
+  let dispatchedAt = 0;
+  let lastCandidate: Candidate | null = null;
+  for (let attempt = 0; attempt < 3 && !clientGone; attempt++) {
+    if (attempt > 0) cands = eligible(ctx.registry, ctx.reads, model, cap);
+    const c = pick(cands, triedProviders, triedWorkers);
+    if (!c) break;
+    lastCandidate = c;
+    triedWorkers.add(c.w.id);
+    triedProviders.add(c.w.provider);
+    c.w.inFlight++;
+    dispatchedAt = performance.now();
+    let r: Dispatcher.ResponseData;
+    try {
+      r = await undiciRequest(`${c.w.endpoint}${path}`, {
+        method: "POST",
+        dispatcher: ctx.dispatcher,
+        headers: { authorization: `Bearer ${c.w.token}`, "content-type": "application/json", "x-request-id": requestId },
+        body: payload,
+        signal: ac.signal,
+        headersTimeout: ctx.config.upstreamFirstTokenTimeoutMs,
+        bodyTimeout: ctx.config.requestTimeoutMs,
+      });
+    } catch {
+      c.w.inFlight--;
+      if (clientGone) break;
+      ctx.registry.recordFailure(c.w);
+      ctx.sli.record(c.w.provider, { ok: false, status: 0 });
+      continue;
+    }
+    if (r.statusCode === 200) {
+      chosen = c;
+      res = r;
+      break;
+    }
+    // Not a success: read the (small) error body, decide whether to fail over.
+    let errBody: { error?: { code?: unknown; message?: unknown } } | null = null;
+    try {
+      const text = await r.body.text();
+      errBody = text.length < 65_536 ? JSON.parse(text) : null;
+    } catch {
+      errBody = null;
+    }
+    c.w.inFlight--;
+    const code = typeof errBody?.error?.code === "string" ? errBody.error.code : "";
+    ctx.sli.record(c.w.provider, { ok: r.statusCode < 500, status: r.statusCode });
+    if ((r.statusCode === 400 || r.statusCode === 413) && PASS_THROUGH_CODES.has(code)) {
+      const message = typeof errBody?.error?.message === "string" ? errBody.error.message.slice(0, 500) : "the model refused the request";
+      clientError = new ApiError(r.statusCode, "invalid_request_error", code, message);
+      break;
+    }
+    if (r.statusCode >= 500 || r.statusCode >= 300 && r.statusCode < 400) ctx.registry.recordFailure(c.w);
+    // 429, 5xx, 404 (model missing), 401 (token mismatch), 3xx (redirects are never followed): next provider.
+  }
+
+  const settleReservation = async (actual: bigint) => {
+    await ctx.ledger.commit(customer, reserved, actual);
+    if (key.dailyCap !== null) await ctx.dailySpend.commit(key.id, reserved, actual);
+    limit.release();
+  };
+
+  const makeReceipt = (c: Candidate, u: Usage, status: number, ttftMs: number, durationMs: number, driftValue: number | null): StoredReceipt => {
+    // Billed tokens never exceed what was reserved, so a commit can never overspend.
+    const promptTokens = Math.min(u.prompt, promptReserve);
+    const completionTokens = status === RECEIPT_STATUS.error ? 0 : Math.min(u.completion, maxTokens);
+    const p = status === RECEIPT_STATUS.error ? 0 : promptTokens;
+    const cost = exactCost(BigInt(p), BigInt(completionTokens), c.price.promptPrice, c.price.completionPrice);
+    return {
+      id: rid,
+      customer: key.account,
+      provider: c.w.provider,
+      worker: c.w.worker,
+      model: modelId(model),
+      promptTokens: p,
+      cachedTokens: Math.min(u.cached, p),
+      completionTokens,
+      reasoningTokens: Math.min(u.reasoning, completionTokens),
+      promptPrice: c.price.promptPrice,
+      completionPrice: c.price.completionPrice,
+      cost,
+      ttftMs: Math.max(0, Math.round(ttftMs)),
+      durationMs: Math.max(0, Math.round(durationMs)),
+      status,
+      servedAt: BigInt(Math.floor(Date.now() / 1000)),
+      requestId,
+      modelName: model,
+      keyId: key.id,
+      chargeUnits: chargeUnits(cost),
+      usageSource: u.source,
+      drift: driftValue,
+      batchId: null,
+    };
+  };
+
+  if (!chosen || !res) {
+    finished = true;
+    if (lastCandidate) {
+      const zero = { prompt: 0, completion: 0, cached: 0, reasoning: 0, source: null };
+      await ctx.receipts.write(makeReceipt(lastCandidate, zero, RECEIPT_STATUS.error, 0, performance.now() - t0, null)).catch((err) => ctx.log.error({ err }, "receipt write failed"));
+    }
+    await settleReservation(0n);
+    if (clientGone) return;
+    return fail(clientError ?? unavailable("no provider could serve this request; try again", "upstream_unavailable"));
+  }
+
+  const c = chosen;
+  const upstreamHeadersAt = performance.now();
+  const crossCheck = (u: Usage, text: string): number => {
+    const own = countText(text);
+    const d = Math.max(drift(u.prompt, ownPrompt), drift(u.completion, own));
+    if (d > ctx.config.driftThreshold) {
+      c.w.driftPenalty = Math.min(4, c.w.driftPenalty + 0.25);
+      ctx.metrics.drift.inc({ provider: c.w.provider });
+      ctx.log.warn({ provider: c.w.provider, worker: c.w.worker, drift: d, requestId }, "token count drift above threshold");
+    } else c.w.driftPenalty = Math.max(0, c.w.driftPenalty - 0.01);
+    return d;
+  };
+
+  if (!stream) {
+    let json: Record<string, unknown>;
+    try {
+      json = (await res.body.json()) as Record<string, unknown>;
+    } catch {
+      c.w.inFlight--;
+      finished = true;
+      if (!clientGone) ctx.registry.recordFailure(c.w);
+      await settleReservation(0n);
+      if (clientGone) return;
+      return fail(unavailable("the provider returned a malformed answer", "upstream_malformed"));
+    }
+    c.w.inFlight--;
+    const ttft = performance.now() - t0;
+    ctx.registry.recordSuccess(c.w, performance.now() - dispatchedAt);
+    const u = readUsage(json.usage) ?? { prompt: ownPrompt, completion: countText(chunkText(json)), cached: 0, reasoning: 0, source: "gateway" };
+    u.source = String(res.headers["x-tollgate-usage-source"] ?? u.source ?? "runtime");
+    const d = crossCheck(u, chunkText(json));
+    const receipt = makeReceipt(c, u, clientGone ? RECEIPT_STATUS.cancelled : RECEIPT_STATUS.ok, ttft, performance.now() - t0, d);
+    await ctx.receipts.write(receipt);
+    await settleReservation(receipt.chargeUnits);
+    ctx.sli.record(c.w.provider, { ok: true, status: 200, ttftMs: ttft, totalMs: performance.now() - t0 });
+    ctx.metrics.ttft.observe({ model }, ttft / 1000);
+    finished = true;
+    if (clientGone) return;
+    const upstreamMs = upstreamHeadersAt - dispatchedAt;
+    overhead(Math.max(0, performance.now() - t0 - upstreamMs));
+    ctx.metrics.requests.inc({ endpoint: kind, status: "200" });
+    reply.code(200).header("content-type", "application/json").send(json);
+    return;
+  }
+
+  // Streamed: headers now (the worker sends its own only when the first token is ready).
+  reply.hijack();
+  const raw = reply.raw;
+  const preDispatch = dispatchedAt - t0;
+  raw.writeHead(200, {
+    "content-type": "text/event-stream; charset=utf-8",
+    "cache-control": "no-cache",
+    connection: "keep-alive",
+    "x-request-id": requestId,
+    "x-tollgate-receipt-id": rid,
+    "x-tollgate-overhead-ms": (preDispatch + (performance.now() - upstreamHeadersAt)).toFixed(3),
+  });
+  let ttft = -1;
+  let buffer = "";
+  let done = false;
+  let usage: Usage | null = null;
+  let usageLine: string | null = null;
+  let upstreamError = false;
+  // Text chunks pass through untouched; only the usage chunk and error events are parsed here.
+  // The text is decoded for the token cross-check after the stream, off the first-token path.
+  const passed: string[] = [];
+  const onEvent = (event: string, out: string[]): void => {
+    for (const line of event.split("\n")) {
+      if (!line.startsWith("data:")) continue;
+      const data = line.slice(line[5] === " " ? 6 : 5);
+      if (data === "[DONE]") {
+        done = true;
+        continue;
+      }
+      if (data.startsWith('{"error"') || data.includes('"choices":[],') || data.includes('"usage":')) {
+        let obj: Record<string, unknown>;
+        try {
+          obj = JSON.parse(data);
+        } catch {
+          continue; // malformed chunk: dropped; the stream ends as partial if [DONE] never comes
+        }
+        if (obj.error !== undefined) {
+          upstreamError = true;
+          continue;
+        }
+        if (Array.isArray(obj.choices) && obj.choices.length === 0 && obj.usage) {
+          usage = readUsage(obj.usage);
+          if (usage) usage.source = typeof obj.tollgate_usage_source === "string" ? obj.tollgate_usage_source : "runtime";
+          delete obj.tollgate_usage_source;
+          usageLine = `data: ${JSON.stringify(obj)}\n\n`;
+          continue;
+        }
+      }
+      passed.push(data);
+      out.push(`data: ${data}\n\n`);
+    }
+  };
+  const streamedText = (): string => {
+    let t = "";
+    for (const d of passed) {
+      try {
+        t += chunkText(JSON.parse(d));
+      } catch {
+        // not JSON: counts as nothing
+      }
+    }
+    return t;
+  };
+  try {
+    for await (const chunk of res.body) {
+      if (ttft < 0) ttft = performance.now() - t0;
+      buffer += (chunk as Buffer).toString("utf8");
+      const out: string[] = [];
+      let idx: number;
+      while ((idx = buffer.indexOf("\n\n")) >= 0) {
+        onEvent(buffer.slice(0, idx), out);
+        buffer = buffer.slice(idx + 2);
+      }
+      if (out.length > 0 && !clientGone) raw.write(out.length === 1 ? out[0]! : out.join(""));
+    }
+  } catch {
+    upstreamError = !clientGone;
+  }
+  if (buffer.trim().length > 0) {
+    const out: string[] = [];
+    onEvent(buffer, out);
+    if (out.length > 0 && !clientGone) raw.write(out.join(""));
+  }
+  c.w.inFlight--;
+  const status = clientGone ? RECEIPT_STATUS.cancelled : done && !upstreamError ? RECEIPT_STATUS.ok : RECEIPT_STATUS.partial;
+  const text = streamedText();
+  const own = { prompt: ownPrompt, completion: countText(text), cached: 0, reasoning: 0, source: "gateway" };
+  // A cancelled stream pays for what the worker generated before the cancel reached it; the worker
+  // sends no usage then, so the gateway's own count of what came through is used.
+  const u: Usage = status === RECEIPT_STATUS.cancelled ? own : (usage ?? own);
+  const d = crossCheck(u, text);
+  const receipt = makeReceipt(c, u, status, ttft < 0 ? 0 : ttft, performance.now() - t0, d);
+  try {
+    await ctx.receipts.write(receipt);
+  } catch (err) {
+    ctx.log.error({ err, requestId }, "receipt write failed");
+  }
+  await settleReservation(receipt.chargeUnits);
+  if (status === RECEIPT_STATUS.ok) ctx.registry.recordSuccess(c.w, ttft - preDispatch);
+  else if (status === RECEIPT_STATUS.partial) ctx.registry.recordFailure(c.w);
+  ctx.sli.record(c.w.provider, { ok: status !== RECEIPT_STATUS.partial, status: 200, ttftMs: ttft, totalMs: performance.now() - t0 });
+  if (ttft >= 0) ctx.metrics.ttft.observe({ model }, ttft / 1000);
+  ctx.metrics.requests.inc({ endpoint: kind, status: status === RECEIPT_STATUS.ok ? "200" : status === RECEIPT_STATUS.partial ? "partial" : "cancelled" });
+  finished = true;
+  if (clientGone) return;
+  let tail = "";
+  if (wantUsage && usageLine) tail += usageLine;
+  if (status === RECEIPT_STATUS.ok) tail += "data: [DONE]\n\n";
+  else tail += `data: ${JSON.stringify({ error: { message: "the provider failed during the response; you were charged only for tokens generated", type: "server_error", param: null, code: "upstream_failed" } })}\n\n`;
+  raw.end(tail);
+}

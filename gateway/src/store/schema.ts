@@ -1,0 +1,103 @@
+/** The one SQL schema, run as-is on PGlite and PostgreSQL. Amounts are bigint (USDC base units) or numeric (exact cost, 1e-12 USDC). */
+export const SCHEMA = [
+  `CREATE TABLE IF NOT EXISTS accounts (
+    address text PRIMARY KEY,
+    tier text NOT NULL DEFAULT 'hobby',
+    created_ms bigint NOT NULL
+  )`,
+  `CREATE TABLE IF NOT EXISTS api_keys (
+    id text PRIMARY KEY,
+    account text NOT NULL,
+    name text NOT NULL,
+    hash text NOT NULL UNIQUE,
+    last4 text NOT NULL,
+    daily_cap bigint,
+    models jsonb,
+    created_ms bigint NOT NULL,
+    revoked_ms bigint
+  )`,
+  `CREATE INDEX IF NOT EXISTS api_keys_account ON api_keys (account)`,
+  `CREATE TABLE IF NOT EXISTS siwe_nonces (nonce text PRIMARY KEY, expires_ms bigint NOT NULL)`,
+  `CREATE TABLE IF NOT EXISTS sessions (hash text PRIMARY KEY, account text NOT NULL, expires_ms bigint NOT NULL)`,
+  `CREATE TABLE IF NOT EXISTS workers (
+    id text PRIMARY KEY,
+    worker text NOT NULL UNIQUE,
+    provider text NOT NULL,
+    endpoint text NOT NULL,
+    models jsonb NOT NULL,
+    max_concurrency int NOT NULL,
+    issued_at bigint NOT NULL,
+    token_hash text NOT NULL,
+    token_nonce text NOT NULL,
+    draining boolean NOT NULL DEFAULT false,
+    health jsonb,
+    last_seen_ms bigint NOT NULL,
+    registered_ms bigint NOT NULL
+  )`,
+  `CREATE TABLE IF NOT EXISTS receipts (
+    id text PRIMARY KEY,
+    request_id text NOT NULL,
+    customer text NOT NULL,
+    provider text NOT NULL,
+    worker text NOT NULL,
+    model text NOT NULL,
+    model_name text NOT NULL,
+    key_id text,
+    prompt_tokens int NOT NULL,
+    cached_tokens int NOT NULL,
+    completion_tokens int NOT NULL,
+    reasoning_tokens int NOT NULL,
+    prompt_price bigint NOT NULL,
+    completion_price bigint NOT NULL,
+    cost numeric(40,0) NOT NULL,
+    charge_units bigint NOT NULL,
+    ttft_ms int NOT NULL,
+    duration_ms int NOT NULL,
+    status int NOT NULL,
+    served_at bigint NOT NULL,
+    usage_source text,
+    drift real,
+    batch_id bigint,
+    created_ms bigint NOT NULL
+  )`,
+  `CREATE INDEX IF NOT EXISTS receipts_unbatched ON receipts (created_ms) WHERE batch_id IS NULL AND status <> 3`,
+  `CREATE INDEX IF NOT EXISTS receipts_batch ON receipts (batch_id)`,
+  `CREATE INDEX IF NOT EXISTS receipts_customer ON receipts (customer)`,
+  `CREATE TABLE IF NOT EXISTS batches (
+    id bigint PRIMARY KEY,
+    root text NOT NULL,
+    receipt_count int NOT NULL,
+    deadline bigint NOT NULL,
+    entries jsonb NOT NULL,
+    signature text NOT NULL,
+    state text NOT NULL,
+    tx_hash text,
+    attempts int NOT NULL DEFAULT 0,
+    created_ms bigint NOT NULL,
+    settled_block bigint
+  )`,
+  `CREATE TABLE IF NOT EXISTS skipped_entries (
+    batch_id bigint NOT NULL,
+    idx int NOT NULL,
+    customer text NOT NULL,
+    reason int NOT NULL,
+    amount bigint NOT NULL,
+    PRIMARY KEY (batch_id, idx)
+  )`,
+  `CREATE TABLE IF NOT EXISTS customers (
+    address text PRIMARY KEY,
+    available bigint NOT NULL,
+    pending bigint NOT NULL,
+    debt bigint NOT NULL DEFAULT 0,
+    block bigint NOT NULL
+  )`,
+  `CREATE TABLE IF NOT EXISTS cursors (name text PRIMARY KEY, block bigint NOT NULL)`,
+  `CREATE TABLE IF NOT EXISTS sla_reports (
+    provider text NOT NULL,
+    tier int NOT NULL,
+    window_start bigint NOT NULL,
+    state text NOT NULL,
+    tx_hash text,
+    PRIMARY KEY (provider, tier, window_start)
+  )`,
+];

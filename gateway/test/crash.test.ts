@@ -1,0 +1,119 @@
+/**
+ * The real CLI, killed with SIGKILL in the middle of posting a batch (after persisting it, then
+ * after sending it), restarted on the same data directory: no batch lost, none posted twice.
+ */
+import assert from "node:assert/strict";
+import { spawn, type ChildProcess } from "node:child_process";
+import { createServer, type AddressInfo } from "node:net";
+import { fileURLToPath } from "node:url";
+import { after, before, describe, it } from "node:test";
+import OpenAI from "openai";
+import { settlementAbi } from "@tollgate/protocol";
+import { GATEWAY_ID, MODEL, freshDataDir, loginAndCreateKey, removeDir, startEnv, startRig, stopRig, waitFor, type Env, type WorkerRig } from "./helpers/stack.ts";
+
+const CLI = fileURLToPath(new URL("../src/cli.ts", import.meta.url));
+let env: Env;
+let rig: WorkerRig | null = null;
+let dataDir: string;
+let port: number;
+let key: string | null = null;
+
+function cliEnv(extra: Record<string, string> = {}): NodeJS.ProcessEnv {
+  return {
+    ...process.env,
+    HOST: "127.0.0.1",
+    PORT: String(port),
+    TOLLGATE_PUBLIC_DOMAIN: "gateway.test",
+    TOLLGATE_DATA_DIR: dataDir,
+    TOLLGATE_RPC_URL: env.chain.url,
+    TOLLGATE_CHAIN_ID: String(env.chain.chainId),
+    TOLLGATE_GATEWAY_ID: String(GATEWAY_ID),
+    TOLLGATE_SIGNER_KEY: env.gatewaySignerKey,
+    TOLLGATE_SETTLEMENT: env.contracts.settlement,
+    TOLLGATE_REGISTRY: env.contracts.registry,
+    TOLLGATE_STAKING: env.contracts.staking,
+    TOLLGATE_SLA_CREDITS: env.contracts.slaCredits,
+    TOLLGATE_START_BLOCK: String(env.contracts.deployBlock),
+    TOLLGATE_DEVNET: "true",
+    TOLLGATE_EPOCH_MS: "3600000",
+    TOLLGATE_BATCH_MAX_RECEIPTS: "3",
+    TOLLGATE_CHAIN_POLL_MS: "100",
+    TOLLGATE_HEARTBEAT_MS: "200",
+    TOLLGATE_PROBE_INTERVAL_MS: "0",
+    LOG_LEVEL: "silent",
+    ...extra,
+  };
+}
+
+async function startCli(extra: Record<string, string> = {}): Promise<ChildProcess> {
+  const child = spawn(process.execPath, [CLI], { env: cliEnv(extra), stdio: ["ignore", "pipe", "inherit"] });
+  await new Promise<void>((resolve, reject) => {
+    let out = "";
+    child.stdout!.on("data", (c: Buffer) => {
+      out += c.toString();
+      if (out.includes("listening on")) resolve();
+    });
+    child.once("exit", (code, signal) => reject(new Error(`gateway exited early (${code ?? signal})`)));
+  });
+  return child;
+}
+
+const nextBatchId = () => env.chain.publicClient.readContract({ address: env.contracts.settlement, abi: settlementAbi, functionName: "nextBatchId", args: [GATEWAY_ID] }) as Promise<bigint>;
+const status = async () => (await (await fetch(`http://127.0.0.1:${port}/status`)).json()) as { batches: Record<string, { count: number }>; unbatchedReceipts: number; workers: { alive: boolean }[] };
+
+before(async () => {
+  env = await startEnv({ providers: 1, deposit: 20_000_000n });
+  dataDir = await freshDataDir();
+  port = await new Promise<number>((resolve) => {
+    const srv = createServer();
+    srv.listen(0, "127.0.0.1", () => {
+      const p = (srv.address() as AddressInfo).port;
+      srv.close(() => resolve(p));
+    });
+  });
+});
+
+after(async () => {
+  if (dataDir) removeDir(dataDir);
+  if (rig) await stopRig(rig);
+  await env?.stop();
+});
+
+describe("tollgate-gateway killed with SIGKILL while posting a batch", () => {
+  for (const stage of ["persisted", "sent"] as const) {
+    it(`after the batch is ${stage}: restarted, it neither loses nor repeats the batch`, async () => {
+      const before = await nextBatchId();
+      const child = await startCli({ TOLLGATE_CHAOS_KILL_AT: stage });
+      const killed = new Promise<NodeJS.Signals | null>((resolve) => child.once("exit", (_c, s) => resolve(s)));
+      const url = `http://127.0.0.1:${port}`;
+      rig ??= await startRig(env, url, 0);
+      await waitFor(async () => (await status()).workers.some((w) => w.alive), 10_000, "worker alive");
+      key ??= (await loginAndCreateKey(url, env.customer, env.chain.chainId)).key;
+      const client = new OpenAI({ baseURL: `${url}/v1`, apiKey: key, maxRetries: 0 });
+      await waitFor(async () => {
+        try {
+          await client.chat.completions.create({ model: MODEL, messages: [{ role: "user", content: "hello" }], max_tokens: 5 });
+          return true;
+        } catch {
+          return false; // the balance may not be followed yet
+        }
+      }, 10_000, "a first request served");
+      for (let i = 0; i < 2; i++) await client.chat.completions.create({ model: MODEL, messages: [{ role: "user", content: `hi ${i}` }], max_tokens: 5 });
+      assert.equal(await killed, "SIGKILL", "the gateway died while posting");
+      assert.equal(await nextBatchId(), stage === "sent" ? before + 1n : before);
+
+      const restarted = await startCli();
+      try {
+        await waitFor(async () => {
+          const s = await status();
+          return s.unbatchedReceipts === 0 && (s.batches.settled?.count ?? 0) >= 1 && !s.batches.signed && !s.batches.sent && !s.batches.mined;
+        }, 20_000, "every receipt batched and settled");
+        await new Promise((r) => setTimeout(r, 1_000)); // a few more epochs: nothing must be posted again
+        assert.equal(await nextBatchId(), before + 1n, "exactly one batch for this traffic");
+      } finally {
+        restarted.kill("SIGTERM");
+        await new Promise((r) => restarted.once("exit", r));
+      }
+    });
+  }
+});

@@ -1,0 +1,154 @@
+/**
+ * Batches on a real chain: posted, provable, exactly once across crashes at every step, and a
+ * skipped entry turning into debt that blocks the customer.
+ */
+import assert from "node:assert/strict";
+import { createServer, type AddressInfo } from "node:net";
+import { after, before, describe, it } from "node:test";
+import OpenAI from "openai";
+import type { Hex } from "viem";
+import { entryCharge, receiptLeafHash, settlementAbi, testUsdcAbi, verifyReceiptProof, type Receipt } from "@tollgate/protocol";
+import { GATEWAY_ID, MODEL, freshDataDir, loginAndCreateKey, removeDir, startEnv, startGateway, startRig, stopRig, waitFor, type Env, type WorkerRig } from "./helpers/stack.ts";
+import { available } from "./helpers/chain.ts";
+import type { Gateway } from "../src/server.ts";
+import { parseEntries } from "../src/settlement/follower.ts";
+
+let env: Env;
+let rig: WorkerRig;
+let dataDir: string;
+let key: string;
+let port: number;
+
+class Crash extends Error {}
+
+const nextBatchId = () => env.chain.publicClient.readContract({ address: env.contracts.settlement, abi: settlementAbi, functionName: "nextBatchId", args: [GATEWAY_ID] }) as Promise<bigint>;
+
+async function traffic(url: string, n: number): Promise<void> {
+  const client = new OpenAI({ baseURL: `${url}/v1`, apiKey: key, maxRetries: 0 });
+  for (let i = 0; i < n; i++) await client.chat.completions.create({ model: MODEL, messages: [{ role: "user", content: `request ${i}` }], max_tokens: 10 });
+}
+
+async function settledAll(gw: Gateway): Promise<void> {
+  await waitFor(async () => {
+    await gw.follower.syncOnce();
+    const rows = await gw.ctx.db.query(`SELECT state FROM batches WHERE state <> 'abandoned'`);
+    return rows.every((r) => r.state === "settled");
+  }, 20_000, "batches settled");
+}
+
+before(async () => {
+  env = await startEnv({ providers: 1, deposit: 20_000_000n });
+  dataDir = await freshDataDir();
+  // One port for every incarnation of the gateway, so the worker finds it again after a "crash".
+  port = await new Promise<number>((resolve) => {
+    const srv = createServer();
+    srv.listen(0, "127.0.0.1", () => {
+      const p = (srv.address() as AddressInfo).port;
+      srv.close(() => resolve(p));
+    });
+  });
+});
+
+after(async () => {
+  if (dataDir) removeDir(dataDir);
+  if (rig) await stopRig(rig);
+  await env?.stop();
+});
+
+describe("batch posting", () => {
+  it("posts a batch whose receipts anyone can prove against the on-chain root", async () => {
+    const { gw, url } = await startGateway(env, { port, dataDir, manualLoops: true });
+    try {
+      rig = await startRig(env, url, 0);
+      await gw.follower.syncOnce();
+      ({ key } = await loginAndCreateKey(url, env.customer, env.chain.chainId));
+      const before = await available(env.contracts, env.chain.publicClient, env.customer.account.address);
+      const first = await nextBatchId();
+      await traffic(url, 5);
+      await gw.poster.tick(true);
+      await settledAll(gw);
+      assert.equal(await nextBatchId(), first + 1n);
+      const pub = (await (await fetch(`${url}/v1/batches/${first}/receipts`)).json()) as { receiptsRoot: Hex; receipts: Record<string, string | number>[] };
+      assert.equal(pub.receipts.length, 5);
+      const record = (await env.chain.publicClient.readContract({ address: env.contracts.settlement, abi: settlementAbi, functionName: "batchOf", args: [GATEWAY_ID, first] })) as { receiptsRoot: Hex };
+      assert.equal(pub.receiptsRoot, record.receiptsRoot);
+      const one = (await (await fetch(`${url}/v1/receipts/${pub.receipts[0]!.id}`)).json()) as { receipt: Record<string, string | number>; proof: Hex[]; batch: { batchId: string } };
+      const r = one.receipt;
+      const leaf: Receipt = {
+        id: r.id as Hex, customer: r.customer as Hex, provider: r.provider as Hex, worker: r.worker as Hex, model: r.model as Hex,
+        promptTokens: Number(r.promptTokens), cachedTokens: Number(r.cachedTokens), completionTokens: Number(r.completionTokens), reasoningTokens: Number(r.reasoningTokens),
+        promptPrice: BigInt(r.promptPrice!), completionPrice: BigInt(r.completionPrice!), cost: BigInt(r.cost!), ttftMs: Number(r.ttftMs), durationMs: Number(r.durationMs),
+        status: Number(r.status), servedAt: BigInt(r.servedAt!),
+      };
+      assert.equal(one.batch.batchId, String(first));
+      assert.ok(verifyReceiptProof(record.receiptsRoot, leaf, one.proof), "proof verifies off-chain");
+      assert.equal(await env.chain.publicClient.readContract({ address: env.contracts.settlement, abi: settlementAbi, functionName: "verifyReceipt", args: [GATEWAY_ID, first, receiptLeafHash(leaf), one.proof] }), true, "and on-chain");
+      const entries = parseEntries((await gw.ctx.db.query(`SELECT entries FROM batches WHERE id = $1`, [first.toString()]))[0]!.entries);
+      const charged = entries.reduce((s, e) => s + entryCharge(e), 0n);
+      assert.equal(before - (await available(env.contracts, env.chain.publicClient, env.customer.account.address)), charged, "debited exactly the entries' charge");
+    } finally {
+      await gw.close();
+    }
+  });
+
+  for (const stage of ["persisted", "sent"] as const) {
+    it(`a gateway that dies right after the batch is ${stage} neither loses nor repeats it on restart`, async () => {
+      const first = await startGateway(env, { port, dataDir, manualLoops: true, onBatchStage: async (s) => { if (s === stage) throw new Crash(stage); } });
+      const idBefore = await nextBatchId();
+      await first.gw.follower.syncOnce();
+      await waitFor(() => first.gw.ctx.registry.all().some((w) => first.gw.ctx.registry.alive(w)), 5_000, "worker registered");
+      await traffic(first.url, 4);
+      await assert.rejects(first.gw.poster.tick(true), Crash);
+      await first.gw.close(); // the "crash": nothing after this point ran
+      assert.equal(await nextBatchId(), stage === "sent" ? idBefore + 1n : idBefore);
+
+      const second = await startGateway(env, { port, dataDir, manualLoops: true });
+      try {
+        await second.gw.poster.tick(true);
+        await second.gw.poster.tick(true); // nothing left: must not post again
+        await settledAll(second.gw);
+        assert.equal(await nextBatchId(), idBefore + 1n, "exactly one batch on-chain");
+        const rows = await second.gw.ctx.db.query(`SELECT batch_id, COUNT(*) AS n FROM receipts WHERE status <> 3 GROUP BY batch_id ORDER BY batch_id`);
+        assert.ok(rows.every((r) => r.batch_id !== null), "every receipt is in a batch");
+        const batch = rows.find((r) => BigInt(String(r.batch_id)) === idBefore)!;
+        assert.equal(Number(batch.n), 4, "the batch holds exactly this run's receipts");
+        const record = (await env.chain.publicClient.readContract({ address: env.contracts.settlement, abi: settlementAbi, functionName: "batchOf", args: [GATEWAY_ID, idBefore] })) as { receiptsRoot: Hex };
+        const stored = await second.gw.ctx.db.query(`SELECT root FROM batches WHERE id = $1`, [idBefore.toString()]);
+        assert.equal(record.receiptsRoot, stored[0]!.root, "the chain holds the batch persisted before the crash");
+        const s = (await second.gw.ctx.ledger.reserve(env.customer.account.address.toLowerCase(), 0n), await second.gw.ctx.ledger.state(env.customer.account.address.toLowerCase()))!;
+        assert.equal(s.spent, 0n, "nothing left unsettled in the books");
+        assert.equal(s.available, await available(env.contracts, env.chain.publicClient, env.customer.account.address));
+      } finally {
+        await second.gw.close();
+      }
+    });
+  }
+
+  it("turns an entry skipped on-chain into debt that blocks further requests", async () => {
+    const { gw, url } = await startGateway(env, { port, dataDir, manualLoops: true });
+    try {
+      await waitFor(() => gw.ctx.registry.all().some((w) => gw.ctx.registry.alive(w)), 5_000, "worker registered");
+      await gw.follower.syncOnce();
+      await traffic(url, 3);
+      // The customer empties the escrow before the batch lands: request, wait out the delay, withdraw.
+      const c = env.customer;
+      const all = await available(env.contracts, env.chain.publicClient, c.account.address);
+      let hash = await c.writeContract({ address: env.contracts.settlement, abi: settlementAbi, functionName: "requestWithdrawal", args: [all], chain: c.chain, account: c.account });
+      await env.chain.publicClient.waitForTransactionReceipt({ hash });
+      await env.chain.publicClient.request({ method: "evm_increaseTime" as never, params: [25 * 3600] as never });
+      await env.chain.publicClient.request({ method: "evm_mine" as never, params: [] as never });
+      hash = await c.writeContract({ address: env.contracts.settlement, abi: settlementAbi, functionName: "withdraw", args: [], chain: c.chain, account: c.account });
+      await env.chain.publicClient.waitForTransactionReceipt({ hash });
+      void testUsdcAbi;
+      await gw.poster.tick(true);
+      await settledAll(gw);
+      const skipped = await gw.ctx.db.query(`SELECT * FROM skipped_entries`);
+      assert.equal(skipped.length, 1);
+      assert.equal(Number(skipped[0]!.reason), 2, "insufficient balance");
+      const client = new OpenAI({ baseURL: `${url}/v1`, apiKey: key, maxRetries: 0 });
+      await assert.rejects(client.chat.completions.create({ model: MODEL, messages: [{ role: "user", content: "more" }], max_tokens: 5 }), (e: unknown) => e instanceof OpenAI.APIError && e.status === 402 && e.code === "outstanding_debt");
+    } finally {
+      await gw.close();
+    }
+  });
+});
