@@ -8,6 +8,7 @@ import { before, describe, it } from "node:test";
 import { network } from "hardhat";
 import { hexToSignature, parseSignature, serializeSignature, keccak256, toHex, type Address, type Hex } from "viem";
 import { generatePrivateKey, privateKeyToAccount } from "viem/accounts";
+import Tollgate from "../ignition/modules/Tollgate.ts";
 import TollgateLocal from "../ignition/modules/TollgateLocal.ts";
 import {
   aggregateEntries,
@@ -305,5 +306,27 @@ describe("an SLA report signed in TypeScript", () => {
     const [bondedAfter] = await staking.read.stakeOf([provider.account.address]);
     assert.equal(bondedBefore - bondedAfter, credit);
     await viem.assertions.revertWithCustomError(slaCredits.write.submitReport([report, signature]), slaCredits, "AlreadyReported");
+  });
+});
+
+describe("the Base deployment module", () => {
+  it("hands the AccessManager admin role to the admin with its delay, and leaves the deployer nothing", async () => {
+    const admin = outsider.account.address;
+    const base = await ignition.deploy(Tollgate, {
+      parameters: {
+        Tollgate: { usdc: usdc.address, admin, adminDelaySeconds: 172_800, governorDelaySeconds: 172_800, governor: admin, guardian: admin, arbiter: admin },
+      },
+    });
+    const manager = base.accessManager;
+    const [deployerIsAdmin] = await manager.read.hasRole([0n, deployer.account.address]);
+    const [adminIsAdmin, adminDelay] = await manager.read.hasRole([0n, admin]);
+    assert.equal(deployerIsAdmin, false);
+    assert.equal(adminIsAdmin, true);
+    assert.equal(adminDelay, 172_800);
+    const [governs, governorDelay] = await manager.read.hasRole([1n, admin]);
+    assert.equal(governs, true);
+    assert.equal(governorDelay, 172_800);
+    const [deployerGoverns] = await manager.read.hasRole([1n, deployer.account.address]);
+    assert.equal(deployerGoverns, false);
   });
 });

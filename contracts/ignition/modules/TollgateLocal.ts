@@ -7,5 +7,5 @@ import { deployProtocol } from "./protocol.ts";
 
 export default buildModule("TollgateLocal", (m) => {
   const usdc = m.contract("TestUSDC", [m.getAccount(0)]);
-  return { usdc, ...deployProtocol(m, usdc) };
+  return { usdc, ...deployProtocol(m, usdc).contracts };
 });

@@ -43,18 +43,26 @@ export function deployProtocol(m: IgnitionModuleBuilder, usdc: any) {
   const slaCredits = m.contract("SlaCredits", [settlement, staking, manager]);
   const targets = { ProviderRegistry: registry, ProviderStaking: staking, Settlement: settlement, SlaCredits: slaCredits };
 
+  const wiring = [];
   for (const [contract, byRole] of Object.entries(FUNCTION_ROLES) as [keyof typeof FUNCTION_ROLES, Record<string, readonly string[]>][]) {
     for (const [role, names] of Object.entries(byRole)) {
-      m.call(manager, "setTargetFunctionRole", [targets[contract], selectors(ABIS[contract], names), ROLES[role as keyof typeof ROLES]], {
-        id: `wire_${contract}_${role}`,
-      });
+      wiring.push(
+        m.call(manager, "setTargetFunctionRole", [targets[contract], selectors(ABIS[contract], names), ROLES[role as keyof typeof ROLES]], {
+          id: `wire_${contract}_${role}`,
+        }),
+      );
     }
   }
-  m.call(manager, "grantRole", [ROLES.GOVERNOR, governor, governorDelay], { id: "grant_governor" });
-  m.call(manager, "grantRole", [ROLES.GUARDIAN, guardian, 0], { id: "grant_guardian" });
-  m.call(manager, "grantRole", [ROLES.ARBITER, arbiter, 0], { id: "grant_arbiter" });
-  m.call(manager, "grantRole", [ROLES.PROTOCOL, settlement, 0], { id: "grant_protocol_settlement" });
-  m.call(manager, "grantRole", [ROLES.PROTOCOL, slaCredits, 0], { id: "grant_protocol_sla" });
+  wiring.push(
+    m.call(manager, "grantRole", [ROLES.GOVERNOR, governor, governorDelay], { id: "grant_governor" }),
+    m.call(manager, "grantRole", [ROLES.GUARDIAN, guardian, 0], { id: "grant_guardian" }),
+    m.call(manager, "grantRole", [ROLES.ARBITER, arbiter, 0], { id: "grant_arbiter" }),
+    m.call(manager, "grantRole", [ROLES.PROTOCOL, settlement, 0], { id: "grant_protocol_settlement" }),
+    m.call(manager, "grantRole", [ROLES.PROTOCOL, slaCredits, 0], { id: "grant_protocol_sla" }),
+  );
 
-  return { accessManager: manager, providerRegistry: registry, providerStaking: staking, settlement, slaCredits };
+  return {
+    contracts: { accessManager: manager, providerRegistry: registry, providerStaking: staking, settlement, slaCredits },
+    wiring,
+  };
 }
