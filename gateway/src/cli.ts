@@ -16,8 +16,6 @@ try {
     }),
   });
   const url = await gw.listen();
-  gw.ctx.log.info({ url, gatewayId: config.gatewayId, signer: gw.ctx.signer.address, storage: config.databaseUrl ? "postgres" : `pglite:${config.dataDir}`, redis: Boolean(config.redisUrl), devnet: config.devnet }, "gateway listening");
-  process.stdout.write(`tollgate-gateway listening on ${url}\nOpenAI base URL: ${url}/v1   status: ${url}/status   metrics: ${url}/metrics\n`);
   let stopping = false;
   const stop = async () => {
     if (stopping) process.exit(1);
@@ -27,6 +25,10 @@ try {
   };
   process.on("SIGTERM", stop);
   process.on("SIGINT", stop);
+  // Announce readiness only once the signal handlers are in place, so a supervisor reacting to
+  // this line with SIGTERM gets a clean close.
+  gw.ctx.log.info({ url, gatewayId: config.gatewayId, signer: gw.ctx.signer.address, storage: config.databaseUrl ? "postgres" : `pglite:${config.dataDir}`, redis: Boolean(config.redisUrl), devnet: config.devnet }, "gateway listening");
+  process.stdout.write(`tollgate-gateway listening on ${url}\nOpenAI base URL: ${url}/v1   status: ${url}/status   metrics: ${url}/metrics\n`);
 } catch (err) {
   if (err instanceof ConfigError) {
     process.stderr.write(`${err.message}\nSee docs/gateway.md for every variable.\n`);

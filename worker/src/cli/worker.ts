@@ -130,7 +130,6 @@ async function main(): Promise<void> {
       },
     },
   );
-  process.stdout.write(`tollgate-worker ${worker.address} serving at ${worker.url} (registered as ${worker.workerId()}, endpoint ${worker.publicUrl}); SIGTERM or Ctrl-C drains and exits\n`);
 
   let signals = 0;
   const onSignal = (sig: string) => {
@@ -150,6 +149,9 @@ async function main(): Promise<void> {
   process.on("SIGTERM", () => onSignal("SIGTERM"));
   process.on("SIGINT", () => onSignal("SIGINT"));
   process.on("unhandledRejection", (err) => log.error({ err: String(err) }, "unhandled rejection (continuing)"));
+  // Announce readiness only once the signal handlers are in place: a supervisor that reacts to
+  // this line with SIGTERM must get a drain, not the default kill.
+  process.stdout.write(`tollgate-worker ${worker.address} serving at ${worker.url} (registered as ${worker.workerId()}, endpoint ${worker.publicUrl}); SIGTERM or Ctrl-C drains and exits\n`);
 }
 
 main().catch((err: unknown) => {
