@@ -1,26 +1,12 @@
 /** The gateway side of docs/worker-protocol.md: register, heartbeat, deregister. Checks in the documented order. */
 import type { FastifyInstance, FastifyReply } from "fastify";
 import { z } from "zod";
-import { getAddress, isAddress, verifyTypedData, zeroAddress, type Address } from "viem";
-import { domainOf, workerRegistrationTypes, type WorkerRegistration } from "@tollgate/protocol";
+import { zeroAddress, type Address } from "viem";
+import { registrationFromWire, registrationRequestSchema, verifyWorkerRegistration } from "@tollgate/protocol/worker-registration";
 import type { Ctx } from "../context.ts";
 import { endpointAllowed } from "../routing/ssrf.ts";
 import { publicModelName } from "../routing/registry.ts";
 
-const addr = z.string().refine((s) => isAddress(s, { strict: false }));
-const registerBody = z.object({
-  registration: z.object({
-    provider: addr,
-    worker: addr,
-    endpoint: z.string().min(1).max(2048),
-    models: z.array(z.string().min(1).max(400)).min(1).max(64),
-    maxConcurrency: z.number().int().min(1).max(2 ** 32 - 1),
-    gateway: addr,
-    issuedAt: z.string().regex(/^\d{1,20}$/),
-    expiresAt: z.string().regex(/^\d{1,20}$/),
-  }),
-  signature: z.string().regex(/^0x[0-9a-fA-F]{130}$/),
-});
 const heartbeatBody = z.object({
   inFlight: z.number().int().min(0),
   maxConcurrency: z.number().int().min(1),
@@ -37,27 +23,10 @@ function refuse(reply: FastifyReply, status: number, code: string, message: stri
 export function workerRoutes(ctx: Ctx) {
   return async (app: FastifyInstance) => {
     app.post("/v1/workers/register", async (req, reply) => {
-      const parsed = registerBody.safeParse(req.body);
+      const parsed = registrationRequestSchema.safeParse(req.body);
       if (!parsed.success) return refuse(reply, 400, "invalid_request", "registration body does not match the schema");
-      const r = parsed.data.registration;
-      const message: WorkerRegistration = {
-        provider: getAddress(r.provider),
-        worker: getAddress(r.worker),
-        endpoint: r.endpoint,
-        models: r.models,
-        maxConcurrency: r.maxConcurrency,
-        gateway: getAddress(r.gateway),
-        issuedAt: BigInt(r.issuedAt),
-        expiresAt: BigInt(r.expiresAt),
-      };
-      const valid = await verifyTypedData({
-        address: message.worker,
-        domain: domainOf("worker", ctx.config.chainId, ctx.config.registry),
-        types: workerRegistrationTypes,
-        primaryType: "WorkerRegistration",
-        message,
-        signature: parsed.data.signature as `0x${string}`,
-      }).catch(() => false);
+      const message = registrationFromWire(parsed.data.registration);
+      const valid = await verifyWorkerRegistration(message, parsed.data.signature as `0x${string}`, ctx.config.chainId, ctx.config.registry);
       if (!valid) return refuse(reply, 401, "bad_signature", "registration signature does not match the worker address");
       const now = BigInt(Math.floor(Date.now() / 1000));
       if (message.issuedAt > now + 60n || now >= message.expiresAt) return refuse(reply, 401, "expired", "registration expired or issued in the future");

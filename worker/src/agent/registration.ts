@@ -33,7 +33,5 @@ export function signRegistration(account: LocalAccount, chainId: number, registr
   });
 }
 
-/** JSON form sent to the gateway: bigints as decimal strings. */
-export function registrationToJson(r: WorkerRegistration): Record<string, unknown> {
-  return { ...r, issuedAt: r.issuedAt.toString(), expiresAt: r.expiresAt.toString() };
-}
+/** JSON form sent to the gateway: bigints as decimal strings (one definition, in the protocol). */
+export { registrationToWire as registrationToJson } from "@tollgate/protocol/worker-registration";

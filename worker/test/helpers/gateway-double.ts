@@ -7,9 +7,9 @@
 import { createServer, type IncomingMessage, type ServerResponse } from "node:http";
 import type { AddressInfo } from "node:net";
 import { randomBytes } from "node:crypto";
-import { z } from "zod";
-import { getAddress, verifyTypedData, type Address } from "viem";
-import { domainOf, workerRegistrationTypes, type WorkerRegistration } from "@tollgate/protocol/eip712";
+import { getAddress, type Address } from "viem";
+import type { WorkerRegistration } from "@tollgate/protocol/eip712";
+import { registrationFromWire, registrationRequestSchema, verifyWorkerRegistration } from "@tollgate/protocol/worker-registration";
 
 export type Registration = WorkerRegistration & { workerId: string; token: string };
 export type HeartbeatRecord = { workerId: string; at: number; body: any };
@@ -29,20 +29,6 @@ export type GatewayDouble = {
   waitFor<T>(pick: () => T | undefined | null | false, timeoutMs?: number): Promise<T>;
   close(): Promise<void>;
 };
-
-const registerBody = z.object({
-  registration: z.object({
-    provider: z.string(),
-    worker: z.string(),
-    endpoint: z.string(),
-    models: z.array(z.string()),
-    maxConcurrency: z.number().int(),
-    gateway: z.string(),
-    issuedAt: z.string().regex(/^\d+$/),
-    expiresAt: z.string().regex(/^\d+$/),
-  }),
-  signature: z.string().regex(/^0x[0-9a-fA-F]+$/),
-});
 
 function json(res: ServerResponse, status: number, body: unknown) {
   res.writeHead(status, { "content-type": "application/json" });
@@ -76,27 +62,10 @@ export async function startGatewayDouble(opts: {
     try {
       const path = (req.url ?? "").split("?")[0]!;
       if (req.method === "POST" && path === "/v1/workers/register") {
-        const parsed = registerBody.safeParse(await readJson(req));
+        const parsed = registrationRequestSchema.safeParse(await readJson(req));
         if (!parsed.success) return refuse(res, 400, "bad registration body", "invalid_request");
-        const r = parsed.data.registration;
-        const message: WorkerRegistration = {
-          provider: getAddress(r.provider),
-          worker: getAddress(r.worker),
-          endpoint: r.endpoint,
-          models: r.models,
-          maxConcurrency: r.maxConcurrency,
-          gateway: getAddress(r.gateway),
-          issuedAt: BigInt(r.issuedAt),
-          expiresAt: BigInt(r.expiresAt),
-        };
-        const valid = await verifyTypedData({
-          address: message.worker,
-          domain: domainOf("worker", chainId, registry),
-          types: workerRegistrationTypes,
-          primaryType: "WorkerRegistration",
-          message,
-          signature: parsed.data.signature as `0x${string}`,
-        });
+        const message = registrationFromWire(parsed.data.registration);
+        const valid = await verifyWorkerRegistration(message, parsed.data.signature as `0x${string}`, chainId, registry);
         if (!valid) return refuse(res, 401, "registration signature does not match the worker address", "bad_signature");
         if (message.gateway !== gatewayAddress) return refuse(res, 403, "registration is for another gateway", "wrong_gateway");
         const now = BigInt(Math.floor(Date.now() / 1000));
