@@ -443,30 +443,4 @@ contract SlaCreditsTest is UnitHelpers {
         vm.expectRevert(_unauthorized(p));
         sla.unpause();
     }
-
-    function _slaStructHash(SlaReport memory r) internal pure returns (bytes32) {
-        bytes32[] memory hashes = new bytes32[](r.spends.length);
-        for (uint256 i; i < r.spends.length; ++i) {
-            hashes[i] = keccak256(
-                abi.encode(keccak256("CustomerSpend(address customer,uint96 spend)"), r.spends[i].customer, r.spends[i].spend)
-            );
-        }
-        return keccak256(
-            abi.encode(
-                keccak256(
-                    "SlaReport(uint32 gatewayId,address provider,uint8 tier,uint64 windowStart,uint64 windowEnd,uint32 requests,uint32 availabilityPpm,uint32 p95TtftMs,uint64 deadline,CustomerSpend[] spends)CustomerSpend(address customer,uint96 spend)"
-                ),
-                r.gatewayId,
-                r.provider,
-                r.tier,
-                r.windowStart,
-                r.windowEnd,
-                r.requests,
-                r.availabilityPpm,
-                r.p95TtftMs,
-                r.deadline,
-                keccak256(abi.encodePacked(hashes))
-            )
-        );
-    }
 }

@@ -258,7 +258,7 @@ abstract contract Fixture is Test {
         settlement.settleBatch(b, _signBatch(b, gatewayKey));
     }
 
-    function _slaDigest(SlaReport memory r) internal view returns (bytes32) {
+    function _slaStructHash(SlaReport memory r) internal pure returns (bytes32) {
         bytes32[] memory hashes = new bytes32[](r.spends.length);
         for (uint256 i; i < r.spends.length; ++i) {
             hashes[i] = keccak256(
@@ -267,7 +267,7 @@ abstract contract Fixture is Test {
                 )
             );
         }
-        bytes32 structHash = keccak256(
+        return keccak256(
             abi.encode(
                 keccak256(
                     "SlaReport(uint32 gatewayId,address provider,uint8 tier,uint64 windowStart,uint64 windowEnd,uint32 requests,uint32 availabilityPpm,uint32 p95TtftMs,uint64 deadline,CustomerSpend[] spends)CustomerSpend(address customer,uint96 spend)"
@@ -284,7 +284,12 @@ abstract contract Fixture is Test {
                 keccak256(abi.encodePacked(hashes))
             )
         );
-        return keccak256(abi.encodePacked("\x19\x01", _domainSeparator("Tollgate SLA", address(sla)), structHash));
+    }
+
+    function _slaDigest(SlaReport memory r) internal view returns (bytes32) {
+        return keccak256(
+            abi.encodePacked("\x19\x01", _domainSeparator("Tollgate SLA", address(sla)), _slaStructHash(r))
+        );
     }
 
     function _signSla(SlaReport memory r, uint256 key) internal view returns (bytes memory) {
