@@ -194,12 +194,20 @@ abstract contract Fixture is Test {
     // ---------------------------------------------------------------- EIP-712, written independently
 
     function _domainSeparator(string memory name, address verifyingContract) internal view returns (bytes32) {
+        return _domainSeparatorOn(name, block.chainid, verifyingContract);
+    }
+
+    function _domainSeparatorOn(string memory name, uint256 chainId, address verifyingContract)
+        internal
+        pure
+        returns (bytes32)
+    {
         return keccak256(
             abi.encode(
                 keccak256("EIP712Domain(string name,string version,uint256 chainId,address verifyingContract)"),
                 keccak256(bytes(name)),
                 keccak256(bytes("1")),
-                block.chainid,
+                chainId,
                 verifyingContract
             )
         );
@@ -230,8 +238,8 @@ abstract contract Fixture is Test {
         }
     }
 
-    function _batchDigest(UsageBatch memory b, address verifyingContract) internal view returns (bytes32) {
-        bytes32 structHash = keccak256(
+    function _batchStructHash(UsageBatch memory b) internal pure returns (bytes32) {
+        return keccak256(
             abi.encode(
                 keccak256(
                     "Batch(uint32 gatewayId,uint64 batchId,bytes32 receiptsRoot,uint32 receiptCount,uint64 deadline,Entry[] entries)Entry(address customer,address provider,bytes32 model,uint32 requests,uint64 promptTokens,uint64 completionTokens,uint48 promptPrice,uint48 completionPrice)"
@@ -244,9 +252,23 @@ abstract contract Fixture is Test {
                 keccak256(abi.encodePacked(_entryHashes(b.entries)))
             )
         );
+    }
+
+    /// @dev The batch digest under any chain id and verifying contract (for cross-chain/contract tests).
+    function _batchDigestOn(UsageBatch memory b, uint256 chainId, address verifyingContract)
+        internal
+        pure
+        returns (bytes32)
+    {
         return keccak256(
-            abi.encodePacked("\x19\x01", _domainSeparator("Tollgate Settlement", verifyingContract), structHash)
+            abi.encodePacked(
+                "\x19\x01", _domainSeparatorOn("Tollgate Settlement", chainId, verifyingContract), _batchStructHash(b)
+            )
         );
+    }
+
+    function _batchDigest(UsageBatch memory b, address verifyingContract) internal view returns (bytes32) {
+        return _batchDigestOn(b, block.chainid, verifyingContract);
     }
 
     function _signBatch(UsageBatch memory b, uint256 key) internal view returns (bytes memory) {

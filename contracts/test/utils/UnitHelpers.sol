@@ -84,40 +84,6 @@ abstract contract UnitHelpers is Fixture {
         _settle(b);
     }
 
-    /// @dev An EIP-712 batch digest under an arbitrary chain id and verifying contract.
-    function _batchDigestOn(UsageBatch memory b, uint256 chainId, address verifyingContract)
-        internal
-        pure
-        returns (bytes32)
-    {
-        bytes32 domain = keccak256(
-            abi.encode(
-                keccak256("EIP712Domain(string name,string version,uint256 chainId,address verifyingContract)"),
-                keccak256("Tollgate Settlement"),
-                keccak256("1"),
-                chainId,
-                verifyingContract
-            )
-        );
-        return keccak256(abi.encodePacked("\x19\x01", domain, _batchStructHash(b)));
-    }
-
-    function _batchStructHash(UsageBatch memory b) internal pure returns (bytes32) {
-        return keccak256(
-            abi.encode(
-                keccak256(
-                    "Batch(uint32 gatewayId,uint64 batchId,bytes32 receiptsRoot,uint32 receiptCount,uint64 deadline,Entry[] entries)Entry(address customer,address provider,bytes32 model,uint32 requests,uint64 promptTokens,uint64 completionTokens,uint48 promptPrice,uint48 completionPrice)"
-                ),
-                b.gatewayId,
-                b.batchId,
-                b.receiptsRoot,
-                b.receiptCount,
-                b.deadline,
-                keccak256(abi.encodePacked(_entryHashes(b.entries)))
-            )
-        );
-    }
-
     function _sig(uint256 key, bytes32 digest) internal pure returns (bytes memory) {
         (uint8 v, bytes32 r, bytes32 s) = vm.sign(key, digest);
         return abi.encodePacked(r, s, v);
