@@ -4,12 +4,11 @@
  */
 import assert from "node:assert/strict";
 import { spawn, type ChildProcess } from "node:child_process";
-import { createServer, type AddressInfo } from "node:net";
 import { fileURLToPath } from "node:url";
 import { after, before, describe, it } from "node:test";
 import OpenAI from "openai";
 import { settlementAbi } from "@tollgate/protocol";
-import { GATEWAY_ID, MODEL, freshDataDir, loginAndCreateKey, removeDir, startEnv, startRig, stopRig, waitFor, type Env, type WorkerRig } from "./helpers/stack.ts";
+import { GATEWAY_ID, MODEL, freePort, freshDataDir, loginAndCreateKey, removeDir, startEnv, startRig, stopRig, waitFor, type Env, type WorkerRig } from "./helpers/stack.ts";
 
 const CLI = fileURLToPath(new URL("../src/cli.ts", import.meta.url));
 let env: Env;
@@ -64,13 +63,7 @@ const status = async () => (await (await fetch(`http://127.0.0.1:${port}/status`
 before(async () => {
   env = await startEnv({ providers: 1, deposit: 20_000_000n });
   dataDir = await freshDataDir();
-  port = await new Promise<number>((resolve) => {
-    const srv = createServer();
-    srv.listen(0, "127.0.0.1", () => {
-      const p = (srv.address() as AddressInfo).port;
-      srv.close(() => resolve(p));
-    });
-  });
+  port = await freePort();
 });
 
 after(async () => {

@@ -3,12 +3,11 @@
  * skipped entry turning into debt that blocks the customer.
  */
 import assert from "node:assert/strict";
-import { createServer, type AddressInfo } from "node:net";
 import { after, before, describe, it } from "node:test";
 import OpenAI from "openai";
 import type { Hex } from "viem";
 import { entryCharge, receiptLeafHash, settlementAbi, testUsdcAbi, verifyReceiptProof, type Receipt } from "@tollgate/protocol";
-import { GATEWAY_ID, MODEL, freshDataDir, loginAndCreateKey, removeDir, startEnv, startGateway, startRig, stopRig, waitFor, type Env, type WorkerRig } from "./helpers/stack.ts";
+import { GATEWAY_ID, MODEL, freePort, freshDataDir, loginAndCreateKey, removeDir, startEnv, startGateway, startRig, stopRig, waitFor, type Env, type WorkerRig } from "./helpers/stack.ts";
 import { available } from "./helpers/chain.ts";
 import type { Gateway } from "../src/server.ts";
 import { parseEntries } from "../src/settlement/follower.ts";
@@ -40,13 +39,7 @@ before(async () => {
   env = await startEnv({ providers: 1, deposit: 20_000_000n });
   dataDir = await freshDataDir();
   // One port for every incarnation of the gateway, so the worker finds it again after a "crash".
-  port = await new Promise<number>((resolve) => {
-    const srv = createServer();
-    srv.listen(0, "127.0.0.1", () => {
-      const p = (srv.address() as AddressInfo).port;
-      srv.close(() => resolve(p));
-    });
-  });
+  port = await freePort();
 });
 
 after(async () => {
