@@ -12,6 +12,7 @@ import {CustomerEscrow} from "./escrow/CustomerEscrow.sol";
 import {IProviderRegistry} from "./interfaces/IProviderRegistry.sol";
 import {IProviderStaking} from "./interfaces/IProviderStaking.sol";
 import {ISettlement} from "./interfaces/ISettlement.sol";
+import {FixedWindow} from "./libraries/FixedWindow.sol";
 import {PriceBook} from "./libraries/PriceBook.sol";
 import {PriceMath} from "./libraries/PriceMath.sol";
 import {UsageBatch, UsageEntry} from "./types/Usage.sol";
@@ -27,6 +28,7 @@ import {UsageBatch, UsageEntry} from "./types/Usage.sol";
 ///      and only in batch-id order. See docs/protocol.md.
 contract Settlement is ISettlement, CustomerEscrow, EIP712 {
     using SafeERC20 for IERC20;
+    using FixedWindow for FixedWindow.Window;
 
     // ---------------------------------------------------------------- constants
 
@@ -51,11 +53,6 @@ contract Settlement is ISettlement, CustomerEscrow, EIP712 {
     struct Gateway {
         address signer;
         uint64 nextBatchId;
-    }
-
-    struct SpendWindow {
-        uint40 start;
-        uint96 spent;
     }
 
     /// @dev A provider's earnings live in one packed word (see `_roll`): claimable (bits 0-95),
@@ -125,7 +122,7 @@ contract Settlement is ISettlement, CustomerEscrow, EIP712 {
     uint256 public nextDisputeId = 1;
 
     mapping(uint32 gatewayId => Gateway) private _gateways;
-    mapping(uint32 gatewayId => SpendWindow) private _windows;
+    mapping(uint32 gatewayId => FixedWindow.Window) private _windows;
     mapping(address provider => uint256 packed) private _earnings;
     mapping(uint32 gatewayId => mapping(uint64 batchId => BatchRecord)) private _batches;
     mapping(bytes32 batchKey => mapping(uint256 word => uint256 bits)) private _skipped;
@@ -385,15 +382,8 @@ contract Settlement is ISettlement, CustomerEscrow, EIP712 {
 
     function _enforceCaps(uint32 gatewayId, uint256 charged) private {
         if (charged > maxBatchAmount) revert BatchCapExceeded(charged, maxBatchAmount);
-        SpendWindow memory w = _windows[gatewayId];
-        if (block.timestamp >= uint256(w.start) + capWindow) {
-            w.start = uint40(block.timestamp);
-            w.spent = 0;
-        }
-        uint256 spent = uint256(w.spent) + charged;
+        uint256 spent = _windows[gatewayId].add(charged, capWindow);
         if (spent > maxWindowAmount) revert WindowCapExceeded(spent, maxWindowAmount);
-        w.spent = uint96(spent);
-        _windows[gatewayId] = w;
     }
 
     /// @dev EIP-712 encodeData of Entry[]: keccak256 of the concatenated struct hashes.
@@ -617,8 +607,8 @@ contract Settlement is ISettlement, CustomerEscrow, EIP712 {
 
     /// @notice What the gateway has charged in the current cap window.
     function windowOf(uint32 gatewayId) external view returns (uint40 start, uint96 spent) {
-        SpendWindow memory w = _windows[gatewayId];
-        return (w.start, w.spent);
+        FixedWindow.Window memory w = _windows[gatewayId];
+        return (w.start, w.used);
     }
 
     /// @notice A settled batch's record (zero when not settled).

@@ -7,6 +7,7 @@ import {SignatureChecker} from "@openzeppelin/contracts/utils/cryptography/Signa
 import {Pausable} from "@openzeppelin/contracts/utils/Pausable.sol";
 import {IProviderStaking} from "./interfaces/IProviderStaking.sol";
 import {ISettlement} from "./interfaces/ISettlement.sol";
+import {FixedWindow} from "./libraries/FixedWindow.sol";
 import {SlaMath} from "./libraries/SlaMath.sol";
 import {CustomerSpend, SlaPolicy, SlaReport} from "./types/Usage.sol";
 
@@ -21,6 +22,8 @@ import {CustomerSpend, SlaPolicy, SlaReport} from "./types/Usage.sol";
 ///      `maxCreditPerReport` and by `maxCreditPerPeriod` per gateway; the indexer re-derives the
 ///      reported spend from published receipts (docs/protocol.md).
 contract SlaCredits is AccessManaged, Pausable, EIP712 {
+    using FixedWindow for FixedWindow.Window;
+
     bytes32 public constant CUSTOMER_SPEND_TYPEHASH = keccak256("CustomerSpend(address customer,uint96 spend)");
     bytes32 public constant SLA_REPORT_TYPEHASH = keccak256(
         "SlaReport(uint32 gatewayId,address provider,uint8 tier,uint64 windowStart,uint64 windowEnd,uint32 requests,uint32 availabilityPpm,uint32 p95TtftMs,uint64 deadline,CustomerSpend[] spends)CustomerSpend(address customer,uint96 spend)"
@@ -44,17 +47,12 @@ contract SlaCredits is AccessManaged, Pausable, EIP712 {
     /// @notice Length of the credit period, seconds.
     uint40 public creditPeriod = 1 days;
 
-    struct CreditWindow {
-        uint40 start;
-        uint96 owed;
-    }
-
     mapping(uint8 tier => SlaPolicy) private _policies;
     mapping(bytes32 reportKey => bool) public reported;
     /// @notice End of the last window reported for a provider by a gateway. Windows never overlap,
     ///         whatever their tier, so the same time is never credited twice.
     mapping(uint32 gatewayId => mapping(address provider => uint64 windowEnd)) public lastWindowEnd;
-    mapping(uint32 gatewayId => CreditWindow) private _creditWindows;
+    mapping(uint32 gatewayId => FixedWindow.Window) private _creditWindows;
 
     event SlaPolicySet(uint8 indexed tier, SlaPolicy policy);
     event MaxCreditPerReportSet(uint96 amount);
@@ -227,8 +225,8 @@ contract SlaCredits is AccessManaged, Pausable, EIP712 {
 
     /// @notice What a gateway's reports have taken in the current credit period.
     function creditWindowOf(uint32 gatewayId) external view returns (uint40 start, uint96 owed) {
-        CreditWindow memory w = _creditWindows[gatewayId];
-        return (w.start, w.owed);
+        FixedWindow.Window memory w = _creditWindows[gatewayId];
+        return (w.start, w.used);
     }
 
     /// @notice Halt SLA reports. Guardian.
@@ -243,15 +241,8 @@ contract SlaCredits is AccessManaged, Pausable, EIP712 {
 
     /// @dev Counts `owed` against the gateway's credit period, reverting above the cap.
     function _chargePeriod(uint32 gatewayId, uint256 owed) private {
-        CreditWindow memory w = _creditWindows[gatewayId];
-        if (block.timestamp >= uint256(w.start) + creditPeriod) {
-            w.start = uint40(block.timestamp);
-            w.owed = 0;
-        }
-        uint256 total = uint256(w.owed) + owed;
+        uint256 total = _creditWindows[gatewayId].add(owed, creditPeriod);
         if (total > maxCreditPerPeriod) revert CreditAbovePeriodCap(total, maxCreditPerPeriod);
-        w.owed = uint96(total);
-        _creditWindows[gatewayId] = w;
     }
 
     function _setPolicy(uint8 tier, SlaPolicy memory policy) private {
