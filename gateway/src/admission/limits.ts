@@ -14,6 +14,20 @@ export interface RateLimiter {
 const minute = () => Math.floor(Date.now() / 60_000);
 const untilNextMinute = () => (60_000 - (Date.now() % 60_000)) / 1000;
 
+type Limit = "concurrency_limit" | "requests_per_minute" | "tokens_per_minute";
+
+/** The refusal for a limit, the same whichever limiter found it. */
+function refusal(limit: Limit, tier: Tier): LimitResult {
+  switch (limit) {
+    case "concurrency_limit":
+      return { ok: false, code: limit, message: `at most ${tier.concurrentRequests} concurrent requests on the ${tier.name} tier`, retryAfterSec: 1 };
+    case "requests_per_minute":
+      return { ok: false, code: limit, message: `at most ${tier.requestsPerMinute} requests per minute on the ${tier.name} tier`, retryAfterSec: untilNextMinute() };
+    case "tokens_per_minute":
+      return { ok: false, code: limit, message: `at most ${tier.tokensPerMinute} tokens per minute on the ${tier.name} tier`, retryAfterSec: untilNextMinute() };
+  }
+}
+
 export class MemoryRateLimiter implements RateLimiter {
   private windows = new Map<string, { minute: number; requests: number; tokens: number }>();
   private concurrent = new Map<string, number>();
@@ -26,9 +40,9 @@ export class MemoryRateLimiter implements RateLimiter {
       this.windows.set(account, w);
     }
     const c = this.concurrent.get(account) ?? 0;
-    if (c >= tier.concurrentRequests) return { ok: false, code: "concurrency_limit", message: `at most ${tier.concurrentRequests} concurrent requests on the ${tier.name} tier`, retryAfterSec: 1 };
-    if (w.requests + 1 > tier.requestsPerMinute) return { ok: false, code: "requests_per_minute", message: `at most ${tier.requestsPerMinute} requests per minute on the ${tier.name} tier`, retryAfterSec: untilNextMinute() };
-    if (w.tokens + tokens > tier.tokensPerMinute) return { ok: false, code: "tokens_per_minute", message: `at most ${tier.tokensPerMinute} tokens per minute on the ${tier.name} tier`, retryAfterSec: untilNextMinute() };
+    if (c >= tier.concurrentRequests) return refusal("concurrency_limit", tier);
+    if (w.requests + 1 > tier.requestsPerMinute) return refusal("requests_per_minute", tier);
+    if (w.tokens + tokens > tier.tokensPerMinute) return refusal("tokens_per_minute", tier);
     w.requests++;
     w.tokens += tokens;
     this.concurrent.set(account, c + 1);
@@ -74,9 +88,9 @@ export class RedisRateLimiter implements RateLimiter {
     const k = `${this.prefix}:rl:{${account}}`;
     const keys = [`${k}:r:${m}`, `${k}:t:${m}`, `${k}:c`];
     const code = Number(await this.redis.eval(ACQUIRE, 3, ...keys, tier.requestsPerMinute, tier.tokensPerMinute, tier.concurrentRequests, tokens));
-    if (code === 1) return { ok: false, code: "concurrency_limit", message: `at most ${tier.concurrentRequests} concurrent requests on the ${tier.name} tier`, retryAfterSec: 1 };
-    if (code === 2) return { ok: false, code: "requests_per_minute", message: `at most ${tier.requestsPerMinute} requests per minute on the ${tier.name} tier`, retryAfterSec: untilNextMinute() };
-    if (code === 3) return { ok: false, code: "tokens_per_minute", message: `at most ${tier.tokensPerMinute} tokens per minute on the ${tier.name} tier`, retryAfterSec: untilNextMinute() };
+    if (code === 1) return refusal("concurrency_limit", tier);
+    if (code === 2) return refusal("requests_per_minute", tier);
+    if (code === 3) return refusal("tokens_per_minute", tier);
     let released = false;
     return {
       ok: true,
