@@ -3,6 +3,7 @@ import { z } from "zod";
 import { getAddress, isAddress, type Address, type Hex } from "viem";
 import { RUNTIMES } from "./runtimes.ts";
 import { modelSpecSchema } from "./models.ts";
+import { isHttpUrl } from "../shared/http.ts";
 
 const address = z
   .string()
@@ -11,14 +12,7 @@ const address = z
 
 const httpUrl = z
   .string()
-  .refine((s) => {
-    try {
-      const u = new URL(s);
-      return u.protocol === "http:" || u.protocol === "https:";
-    } catch {
-      return false;
-    }
-  }, "must be an http(s) URL")
+  .refine(isHttpUrl, "must be an http(s) URL")
   .transform((s) => s.replace(/\/+$/, ""));
 
 export const privateKeySchema = z

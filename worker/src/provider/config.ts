@@ -9,6 +9,7 @@ import { loadDeployment, type Deployment } from "@tollgate/protocol/deployments"
 import { modelId } from "@tollgate/protocol/models";
 import { parseUsdc } from "@tollgate/protocol/price";
 import { privateKeySchema } from "../agent/config.ts";
+import { isHttpUrl } from "../shared/http.ts";
 
 /** Bad input from the user: printed as is, exit code 2. */
 export class InputError extends Error {}
@@ -30,14 +31,7 @@ export const addressSchema = z
 export const rpcUrlSchema = z
   .string({ error: "missing: pass --rpc-url or set TOLLGATE_RPC_URL" })
   .trim()
-  .refine((s) => {
-    try {
-      const u = new URL(s);
-      return u.protocol === "http:" || u.protocol === "https:";
-    } catch {
-      return false;
-    }
-  }, "must be an http(s) URL, e.g. https://sepolia.base.org");
+  .refine(isHttpUrl, "must be an http(s) URL, e.g. https://sepolia.base.org");
 
 /** A USDC amount typed by a person ("100", "12.5"); must be positive. */
 export const usdcAmountSchema = z

@@ -62,3 +62,13 @@ export function describeZodIssue(issues: readonly { path: PropertyKey[]; message
   const path = first.path.map(String).join(".");
   return path ? `${path}: ${first.message}` : first.message;
 }
+
+/** Whether `s` parses as an http: or https: URL (used by the worker's and the provider CLI's config). */
+export function isHttpUrl(s: string): boolean {
+  try {
+    const u = new URL(s);
+    return u.protocol === "http:" || u.protocol === "https:";
+  } catch {
+    return false;
+  }
+}
