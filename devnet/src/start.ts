@@ -1,0 +1,347 @@
+/**
+ * startDevnet: the whole Tollgate network on one machine, every service a child process running its
+ * real CLI. Order: chain → (contracts and demo state ∥ simulators) → gateway replicas ∥ indexer →
+ * workers → the demo customer's API key (SIWE) → dApp → devnet.json.
+ */
+import { existsSync, mkdirSync, rmSync, writeFileSync } from "node:fs";
+import { createRequire } from "node:module";
+import { dirname, join, resolve } from "node:path";
+import { performance } from "node:perf_hooks";
+import { privateKeyToAccount } from "viem/accounts";
+import type { Deployment } from "@tollgate/protocol";
+import { chainClients, deploymentLives, setUpChain } from "./chain-setup.ts";
+import { createApiKey, keyWorks, signIn } from "./customer.ts";
+import { ACCOUNT_INDEX, anvilKey, DEMO_PROVIDERS, GATEWAY_ID, workerKey } from "./demo.ts";
+import { MANIFEST_WARNING, readManifest, writeManifest, type DevnetManifest } from "./manifest.ts";
+import { devnetOptionsSchema, REPO_ROOT, wantedPorts, type DevnetOptions, type ResolvedOptions } from "./options.ts";
+import { choosePort } from "./ports.ts";
+import { Supervisor, type Child } from "./processes.ts";
+import { indexerSchema, wipeExternalStorage } from "./storage.ts";
+
+export type Devnet = { manifest: DevnetManifest; stop(): Promise<void> };
+
+const CHAIN_ID = 31337;
+const node = process.execPath; // the Node 24 running us runs the services' TypeScript too
+const script = (rel: string) => join(REPO_ROOT, rel);
+
+function anvilBinary(): string {
+  const require = createRequire(join(REPO_ROOT, "contracts", "package.json"));
+  return join(dirname(require.resolve("@foundry-rs/anvil-linux-amd64/package.json")), "bin", "anvil");
+}
+
+function account(index: number) {
+  const privateKey = anvilKey(index);
+  return { address: privateKeyToAccount(privateKey).address, privateKey };
+}
+
+class Progress {
+  private readonly quiet: boolean;
+  readonly t0 = performance.now();
+  constructor(quiet: boolean) {
+    this.quiet = quiet;
+  }
+  say(line: string): void {
+    if (!this.quiet) process.stdout.write(`${line}\n`);
+  }
+  async step<T>(label: string, run: () => Promise<T>, detail?: (v: T) => string): Promise<T> {
+    const t = performance.now();
+    const v = await run();
+    const extra = detail ? ` ${detail(v)}` : "";
+    this.say(`${label.padEnd(34, " ")} ok (${((performance.now() - t) / 1000).toFixed(1)} s)${extra}`);
+    return v;
+  }
+}
+
+export async function startDevnet(input: DevnetOptions = {}): Promise<Devnet> {
+  const o = devnetOptionsSchema.parse(input);
+  if (o.replicas > 1 && (!o.databaseUrl || !o.redisUrl)) {
+    throw new Error("more than one gateway replica needs shared storage: set DATABASE_URL (postgres://…) and REDIS_URL (redis://…)");
+  }
+  const p = new Progress(o.quiet);
+  const dataDir = resolve(o.dataDir);
+  const logsDir = join(dataDir, "logs");
+  const previousPath = join(dataDir, "devnet.json");
+  const previous = !o.fresh && existsSync(previousPath) ? safeRead(previousPath) : null;
+  if (o.fresh) {
+    rmSync(dataDir, { recursive: true, force: true });
+    if (o.databaseUrl || o.redisUrl) await p.step("fresh PostgreSQL schema / Redis keys", () => wipeExternalStorage(o));
+  }
+  mkdirSync(logsDir, { recursive: true });
+  p.say(`data ${dataDir}${o.fresh ? " (fresh)" : " (kept)"}; logs in ${logsDir}`);
+
+  const supervisor = new Supervisor(logsDir);
+  try {
+    const manifest = await launch(o, p, supervisor, { dataDir, logsDir, previous });
+    return {
+      manifest,
+      stop: async () => {
+        await supervisor.stopAll();
+      },
+    };
+  } catch (err) {
+    await supervisor.stopAll();
+    throw err;
+  }
+}
+
+function safeRead(path: string): DevnetManifest | null {
+  try {
+    return readManifest(path);
+  } catch {
+    return null;
+  }
+}
+
+async function launch(
+  o: ResolvedOptions,
+  p: Progress,
+  sup: Supervisor,
+  dirs: { dataDir: string; logsDir: string; previous: DevnetManifest | null },
+): Promise<DevnetManifest> {
+  const { dataDir, logsDir, previous } = dirs;
+  const withIndexer = o.indexer && existsSync(script("indexer/src/cli.ts"));
+  const withWeb = o.web && existsSync(script("web/scripts/serve.ts"));
+  if (o.indexer && !withIndexer) p.say("indexer                            skipped: no indexer/ workspace in this checkout");
+  if (o.web && !withWeb) p.say("dApp                               skipped: no web/ workspace in this checkout");
+
+  // Ports: the wanted ones when free, else any free one, said out loud.
+  const want = wantedPorts(o.portBase);
+  const taken = new Set<number>();
+  const pick = async (what: string, wanted: number) => {
+    const c = await choosePort(wanted, taken);
+    if (c.moved) p.say(`port ${c.wanted} is busy: ${what} uses ${c.port} instead`);
+    return c.port;
+  };
+  const chainPort = await pick("chain", want.chain);
+  const gatewayPorts: number[] = [];
+  for (let i = 0; i < o.replicas; i++) gatewayPorts.push(await pick(`gateway ${i + 1}`, want.gateway ? want.gateway + i : 0));
+  const indexerPort = withIndexer ? await pick("indexer", want.indexer) : 0;
+  const webPort = withWeb ? await pick("dApp", want.web) : 0;
+  const servicePorts: number[] = [];
+  for (let i = 0; i < DEMO_PROVIDERS.length * 2; i++) servicePorts.push(await pick(i % 2 ? `worker ${i >> 1}` : `simulator ${i >> 1}`, want.services ? want.services + i : 0));
+
+  const webUrl = withWeb ? `http://127.0.0.1:${webPort}` : null;
+  // Customers sign in from the dApp, so SIWE messages name the dApp's host; without it, the gateway's.
+  const siweDomain = webUrl ? `127.0.0.1:${webPort}` : `127.0.0.1:${gatewayPorts[0]}`;
+
+  // 1. The chain. Kept devnets persist its state in the data directory.
+  const statePath = join(dataDir, "chain-state.json");
+  const anvil = await p.step(`chain (anvil) on :${chainPort}`, () =>
+    sup.start({
+      name: "chain",
+      command: anvilBinary(),
+      args: ["--host", "127.0.0.1", "--port", String(chainPort), "--chain-id", String(CHAIN_ID), ...(o.fresh ? [] : ["--state", statePath, "--state-interval", "5"])],
+      ready: /Listening on (127\.0\.0\.1:\d+)/,
+      timeoutMs: 20_000,
+      stopSignal: "SIGINT",
+      tier: 0,
+    }),
+  );
+  const rpcUrl = `http://${anvil.match[1]}`;
+  const clients = chainClients(rpcUrl, CHAIN_ID);
+
+  // 2. Contracts and demo accounts, while the simulated GPUs boot.
+  const simulators = DEMO_PROVIDERS.map((prov, i) =>
+    sup.start({
+      name: `simulator-${i + 1}`,
+      command: node,
+      args: [
+        script("worker/src/simulator/cli.ts"),
+        "--port", String(servicePorts[2 * i]),
+        "--models", prov.models.map((m) => `${m.name}:${m.contextLength}`).join(","),
+        "--ttft-ms", String(prov.behaviour.ttftMs),
+        "--ttft-sigma", String(prov.behaviour.ttftSigma),
+        "--tps", String(prov.behaviour.tokensPerSecond),
+        "--error-rate", String(prov.behaviour.errorRate),
+        "--fault-seed", String(i + 1),
+        "--min-tokens", "12",
+        "--max-tokens", "120",
+      ],
+      ready: /listening on (http:\/\/\S+)/,
+      tier: 2,
+    }),
+  );
+  let deployment: Deployment;
+  const reuse = previous && (await deploymentLives(clients.publicClient, previous.deployment)) ? previous.deployment : null;
+  if (reuse) {
+    deployment = reuse;
+    p.say(`contracts                          kept from ${join(dataDir, "devnet.json")}`);
+  } else {
+    deployment = await p.step("contracts, providers, customer", () =>
+      setUpChain(clients, { disputeWindowSeconds: o.disputeWindowSec }),
+    );
+  }
+  const deploymentPath = join(dataDir, "deployment.json");
+  writeFileSync(deploymentPath, `${JSON.stringify(deployment, null, 2)}\n`);
+  const sims = await p.step(`${DEMO_PROVIDERS.length} simulated GPUs`, () => Promise.all(simulators));
+
+  // 3. Gateway replicas (and the indexer, which needs only the chain until receipts are posted).
+  const c = deployment.contracts;
+  const gatewaySigner = account(ACCOUNT_INDEX.gatewaySigner);
+  const gatewayEnv = (i: number): Record<string, string | undefined> => ({
+    HOST: "127.0.0.1",
+    PORT: String(gatewayPorts[i]),
+    TOLLGATE_PUBLIC_DOMAIN: siweDomain,
+    TOLLGATE_DATA_DIR: join(dataDir, "gateway"),
+    DATABASE_URL: o.databaseUrl,
+    TOLLGATE_DB_SCHEMA: o.databaseUrl ? o.dbSchema : undefined,
+    REDIS_URL: o.redisUrl,
+    TOLLGATE_REDIS_PREFIX: o.redisPrefix,
+    TOLLGATE_RPC_URL: rpcUrl,
+    TOLLGATE_CHAIN_ID: String(CHAIN_ID),
+    TOLLGATE_GATEWAY_ID: String(GATEWAY_ID),
+    TOLLGATE_SIGNER_KEY: gatewaySigner.privateKey,
+    TOLLGATE_SETTLEMENT: c.settlement,
+    TOLLGATE_REGISTRY: c.providerRegistry,
+    TOLLGATE_STAKING: c.providerStaking,
+    TOLLGATE_SLA_CREDITS: c.slaCredits,
+    TOLLGATE_START_BLOCK: String(deployment.deployBlock),
+    TOLLGATE_DEVNET: "true",
+    TOLLGATE_KEY_ENV: "test",
+    TOLLGATE_EPOCH_MS: String(o.epochMs),
+    TOLLGATE_CHAIN_POLL_MS: "500",
+    TOLLGATE_HEARTBEAT_MS: "2000",
+    TOLLGATE_PROBE_INTERVAL_MS: String(o.probeIntervalMs),
+    TOLLGATE_SLA_WINDOW_SEC: String(o.slaWindowSec),
+    TOLLGATE_FIRST_TOKEN_TIMEOUT_MS: "10000",
+    TOLLGATE_CORS_ORIGINS: webUrl ?? undefined,
+    LOG_LEVEL: "info",
+  });
+  const gatewaysStarting = gatewayPorts.map((_, i) =>
+    sup.start({
+      name: o.replicas > 1 ? `gateway-${i + 1}` : "gateway",
+      command: node,
+      args: [script("gateway/src/cli.ts")],
+      env: gatewayEnv(i),
+      ready: /tollgate-gateway listening on (http:\/\/\S+)/,
+      tier: 1,
+    }),
+  );
+  const indexerStarting: Promise<Child | null> = withIndexer
+    ? sup.start({
+        name: "indexer",
+        command: node,
+        args: [script("indexer/src/cli.ts")],
+        env: {
+          HOST: "127.0.0.1",
+          PORT: String(indexerPort),
+          INDEXER_RPC_URL: rpcUrl,
+          INDEXER_DEPLOYMENT: deploymentPath,
+          INDEXER_GATEWAYS: `${GATEWAY_ID}=http://127.0.0.1:${gatewayPorts[0]}`,
+          INDEXER_DATA_DIR: join(dataDir, "indexer"),
+          DATABASE_URL: o.databaseUrl,
+          INDEXER_DB_SCHEMA: o.databaseUrl ? indexerSchema(o.dbSchema) : undefined,
+          LOG_LEVEL: "info",
+        },
+        ready: /tollgate-indexer listening on (http:\/\/\S+\/graphql)/,
+        timeoutMs: 90_000,
+        tier: 1,
+      })
+    : Promise.resolve(null);
+  // Replicas one after another would double the wait; they share nothing at start but the schema,
+  // which the first creates, so the rest start once it is up.
+  const first = await p.step(`gateway on :${gatewayPorts[0]}`, () => gatewaysStarting[0]!);
+  const rest = await Promise.all(gatewaysStarting.slice(1));
+  const gatewayUrls = [first, ...rest].map((g) => g.match[1]!.replace(/\/$/, ""));
+  if (rest.length) p.say(`gateway replicas                   ${gatewayUrls.slice(1).join(", ")}`);
+  const gatewayUrl = gatewayUrls[0]!;
+
+  // 4. One worker per demo provider, each in front of its simulator, registered with a replica.
+  const gatewayAddress = gatewaySigner.address;
+  const workers = await p.step(`${DEMO_PROVIDERS.length} workers registered`, () =>
+    Promise.all(
+      DEMO_PROVIDERS.map((prov, i) =>
+        sup.start({
+          name: `worker-${i + 1}`,
+          command: node,
+          args: [
+            script("worker/src/cli/worker.ts"),
+            "--upstream", sims[i]!.match[1]!,
+            "--runtime", "openai",
+            "--gateway", gatewayUrls[i % gatewayUrls.length]!,
+            "--gateway-address", gatewayAddress,
+            "--provider", account(ACCOUNT_INDEX.providers[i]!).address,
+            "--chain-id", String(CHAIN_ID),
+            "--registry", c.providerRegistry,
+            "--listen", `127.0.0.1:${servicePorts[2 * i + 1]}`,
+            "--models", prov.models.map((m) => m.name).join(","),
+            "--max-concurrency", "64",
+            "--first-token-timeout-ms", "10000",
+            "--drain-timeout-ms", "3000",
+          ],
+          env: { TOLLGATE_WORKER_KEY: workerKey(i), LOG_LEVEL: "info" },
+          ready: /tollgate-worker (0x[0-9a-fA-F]{40}) serving at (http:\/\/\S+) \(registered as .*?, endpoint (\S+)\)/,
+          tier: 3,
+        }),
+      ),
+    ),
+  );
+
+  // 5. The demo customer's key, through SIWE and POST /v1/keys (a kept devnet keeps its key).
+  const customer = account(ACCOUNT_INDEX.customer);
+  const apiKey = await p.step("demo API key (SIWE login)", async () => {
+    if (previous?.apiKey && previous.siweDomain === siweDomain && (await keyWorks(gatewayUrl, previous.apiKey))) return previous.apiKey;
+    const session = await signIn(gatewayUrl, privateKeyToAccount(customer.privateKey), { domain: siweDomain, chainId: CHAIN_ID });
+    return (await createApiKey(gatewayUrl, session, "devnet demo")).key;
+  });
+
+  const indexer = await (withIndexer ? p.step(`indexer on :${indexerPort}`, () => indexerStarting) : indexerStarting);
+  const graphqlUrl = indexer?.match[1] ?? null;
+
+  // 6. The dApp, with its runtime configuration.
+  if (withWeb) {
+    const configPath = join(dataDir, "tollgate.config.json");
+    writeFileSync(
+      configPath,
+      `${JSON.stringify({ chainId: CHAIN_ID, rpcUrl, chainName: "Tollgate devnet", contracts: c, gatewayUrl, graphqlUrl, explorerUrl: null, siweDomain }, null, 2)}\n`,
+    );
+    await p.step(`dApp on :${webPort}`, () =>
+      sup.start({
+        name: "web",
+        command: node,
+        args: [script("web/scripts/serve.ts"), "--port", String(webPort), "--config", configPath],
+        env: { HOST: "127.0.0.1" },
+        ready: /tollgate-web listening on (http:\/\/\S+)/,
+        timeoutMs: 90_000,
+        tier: 4,
+      }),
+    );
+  }
+
+  const manifest: DevnetManifest = {
+    warning: MANIFEST_WARNING,
+    chainId: CHAIN_ID,
+    rpcUrl,
+    deployment,
+    gatewayId: GATEWAY_ID,
+    gatewayUrl,
+    gatewayUrls,
+    siweDomain,
+    graphqlUrl,
+    webUrl,
+    apiKey,
+    accounts: {
+      deployer: account(ACCOUNT_INDEX.deployer),
+      customer,
+      providers: ACCOUNT_INDEX.providers.map(account),
+      gatewaySigner,
+      arbiter: account(ACCOUNT_INDEX.deployer),
+    },
+    providers: DEMO_PROVIDERS.map((prov, i) => ({
+      address: account(ACCOUNT_INDEX.providers[i]!).address,
+      name: prov.name,
+      models: prov.models.map((m) => m.name),
+      prices: prov.models.map((m) => ({ model: m.name, promptPrice: m.promptPrice.toString(), completionPrice: m.completionPrice.toString() })),
+      workerUrls: [workers[i]!.match[3]!],
+      worker: workers[i]!.match[1]! as `0x${string}`,
+      behaviour: prov.behaviour,
+    })),
+    timings: { epochMs: o.epochMs, slaWindowSec: o.slaWindowSec, disputeWindowSec: reuse ? (previous?.timings.disputeWindowSec ?? o.disputeWindowSec) : o.disputeWindowSec, probeIntervalMs: o.probeIntervalMs },
+    dataDir,
+    logsDir,
+    readyMs: Math.round(performance.now() - p.t0),
+  };
+  writeManifest(join(dataDir, "devnet.json"), manifest);
+  if (o.manifestPath) writeManifest(o.manifestPath, manifest);
+  return manifest;
+}
