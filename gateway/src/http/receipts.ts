@@ -12,7 +12,9 @@ export function receiptRoutes(ctx: Ctx) {
     const key = id.toString();
     const hit = trees.get(key);
     if (hit) return hit;
-    const rows = await ctx.db.query(`SELECT * FROM receipts WHERE batch_id = $1 ORDER BY id`, [key]);
+    // The poster's order (settlement/poster.ts): aggregateEntries over this list then rebuilds the
+    // batch's entries in the order they were signed, so anyone can recompute its entriesHash.
+    const rows = await ctx.db.query(`SELECT * FROM receipts WHERE batch_id = $1 ORDER BY created_ms, id`, [key]);
     const receipts = rows.map(rowToReceipt);
     const v = { tree: receiptTree(receipts), receipts };
     if (trees.size > 64) trees.delete(trees.keys().next().value!);
