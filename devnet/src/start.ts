@@ -207,7 +207,7 @@ async function launch(
     TOLLGATE_CORS_ORIGINS: webUrl ?? undefined,
     LOG_LEVEL: "info",
   });
-  const gatewaysStarting = gatewayPorts.map((_, i) =>
+  const startGateway = (i: number) =>
     sup.start({
       name: o.replicas > 1 ? `gateway-${i + 1}` : "gateway",
       command: node,
@@ -215,8 +215,7 @@ async function launch(
       env: gatewayEnv(i),
       ready: /tollgate-gateway listening on (http:\/\/\S+)/,
       tier: 1,
-    }),
-  );
+    });
   const indexerStarting: Promise<Child | null> = withIndexer
     ? sup.start({
         name: "indexer",
@@ -238,10 +237,10 @@ async function launch(
         tier: 1,
       })
     : Promise.resolve(null);
-  // Replicas one after another would double the wait; they share nothing at start but the schema,
-  // which the first creates, so the rest start once it is up.
-  const first = await p.step(`gateway on :${gatewayPorts[0]}`, () => gatewaysStarting[0]!);
-  const rest = await Promise.all(gatewaysStarting.slice(1));
+  indexerStarting.catch(() => {}); // awaited below; a gateway failure first must not leave it unhandled
+  // The first replica creates the schema; the others start together once it is up.
+  const first = await p.step(`gateway on :${gatewayPorts[0]}`, () => startGateway(0));
+  const rest = await Promise.all(gatewayPorts.slice(1).map((_, i) => startGateway(i + 1)));
   const gatewayUrls = [first, ...rest].map((g) => g.match[1]!.replace(/\/$/, ""));
   if (rest.length) p.say(`gateway replicas                   ${gatewayUrls.slice(1).join(", ")}`);
   const gatewayUrl = gatewayUrls[0]!;
