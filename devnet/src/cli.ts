@@ -2,7 +2,7 @@
 /**
  * npm start: the whole Tollgate network on this machine until Ctrl-C. See docs/devnet.md.
  *
- *   npm start -- [--port-base N] [--data-dir DIR] [--fresh | --keep] [--replicas N]
+ *   npm start -- [--port-base N] [--data-dir DIR] [--manifest FILE] [--fresh | --keep] [--replicas N]
  *                [--no-indexer] [--no-web] [--sla-window SEC] [--epoch-ms MS] [--quiet]
  *   env: DATABASE_URL=postgres://…  REDIS_URL=redis://…
  *
@@ -23,6 +23,7 @@ const HELP = `npm start -- [options]    the whole Tollgate network on this machi
                        (default: 8545, 8080, 42069, 5173, 8100…; 0 = any free ports).
                        A busy port is replaced by a free one, and said so.
   --data-dir DIR       chain state, gateway and indexer data, logs (default .data/devnet)
+  --manifest FILE      where to write devnet.json (default: the repository root)
   --fresh | --keep     start from nothing (default) | resume the data directory's chain and data
   --replicas N         gateway replicas (N > 1 needs DATABASE_URL and REDIS_URL)
   --sla-window SEC     SLA report window (default 60)
@@ -44,6 +45,7 @@ const { values } = (() => {
       options: {
         "port-base": { type: "string" },
         "data-dir": { type: "string" },
+        manifest: { type: "string" },
         fresh: { type: "boolean" },
         keep: { type: "boolean" },
         replicas: { type: "string" },
@@ -82,7 +84,7 @@ const { startDevnet } = await import("./start.ts");
 const { summary } = await import("./summary.ts");
 const { ZodError } = await import("zod");
 
-const manifestPath = join(ROOT, "devnet.json");
+const manifestPath = resolve(values.manifest ?? join(ROOT, "devnet.json"));
 let devnet: Awaited<ReturnType<typeof startDevnet>> | null = null;
 let stopping = false;
 const stop = async (code: number) => {
