@@ -80,6 +80,13 @@ if (!existsSync(join(ROOT, "contracts/ts/generated/abis.ts"))) {
   if (r.status !== 0) fail("npm run build failed; see its output above");
 }
 
+// The dApp is served from its production build; a checkout with the web workspace builds it once.
+if (!values["no-web"] && existsSync(join(ROOT, "web/package.json")) && !existsSync(join(ROOT, "web/dist/index.html"))) {
+  process.stdout.write("dApp not built yet: npm run build -w web (once) …\n");
+  const r = spawnSync("npm", ["run", "build", "-w", "web"], { cwd: ROOT, stdio: "inherit" });
+  if (r.status !== 0) fail("building the dApp failed; see its output above, or start with --no-web");
+}
+
 const { startDevnet } = await import("./start.ts");
 const { summary } = await import("./summary.ts");
 const { ZodError } = await import("zod");

@@ -100,9 +100,16 @@ async function launch(
 ): Promise<DevnetManifest> {
   const { dataDir, logsDir, previous } = dirs;
   const withIndexer = o.indexer && existsSync(script("indexer/src/cli.ts"));
-  const withWeb = o.web && existsSync(script("web/scripts/serve.ts"));
+  const webReason = !existsSync(script("web/scripts/serve.ts"))
+    ? "no web/ workspace in this checkout"
+    : !existsSync(script("web/dist/index.html"))
+      ? "the dApp is not built (npm run build:web)"
+      : !withIndexer
+        ? "the dApp needs the indexer's GraphQL"
+        : null;
+  const withWeb = o.web && webReason === null;
   if (o.indexer && !withIndexer) p.say("indexer                            skipped: no indexer/ workspace in this checkout");
-  if (o.web && !withWeb) p.say("dApp                               skipped: no web/ workspace in this checkout");
+  if (o.web && !withWeb) p.say(`dApp                               skipped: ${webReason}`);
 
   // Ports: the wanted ones when free, else any free one, said out loud.
   const want = wantedPorts(o.portBase);
@@ -288,11 +295,11 @@ async function launch(
   const graphqlUrl = indexer?.match[1] ?? null;
 
   // 6. The dApp, with its runtime configuration.
-  if (withWeb) {
+  if (withWeb && graphqlUrl) {
     const configPath = join(dataDir, "tollgate.config.json");
     writeFileSync(
       configPath,
-      `${JSON.stringify({ chainId: CHAIN_ID, rpcUrl, chainName: "Tollgate devnet", contracts: c, gatewayUrl, graphqlUrl, explorerUrl: null, siweDomain }, null, 2)}\n`,
+      `${JSON.stringify({ chainId: CHAIN_ID, rpcUrl, chainName: "Tollgate devnet", contracts: c, gatewayUrl, graphqlUrl, explorerUrl: null }, null, 2)}\n`,
     );
     await p.step(`dApp on :${webPort}`, () =>
       sup.start({

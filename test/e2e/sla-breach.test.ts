@@ -18,6 +18,7 @@ let slow: Address;
 type Outcome = { creditBps: bigint; totalSpend: bigint; creditOwed: bigint; creditPaid: bigint };
 type Reported = { tier: number; requests: number; availabilityPpm: number; p95TtftMs: number; outcome: Outcome };
 let report: { args: Reported; txHash: Hex; block: bigint };
+let creditToCustomer = 0n;
 
 before(async () => {
   net = await startTestNet({ slaWindowSec: SLA_WINDOW_SEC, probeIntervalMs: 1_000 });
@@ -83,6 +84,7 @@ describe("an SLA breach on the devnet", () => {
 
     const paid = await pc.getContractEvents({ address: c.settlement, abi: settlementAbi, eventName: "SlaCreditPaid", args: { customer: customer.wallet.account.address }, blockHash: (await pc.getTransactionReceipt({ hash: txHash })).blockHash });
     assert.equal((paid[0] as unknown as { args: { amount: bigint } }).args.amount, expected);
+    creditToCustomer = expected;
 
     const escrowAt = async (b: bigint) => (await pc.readContract({ address: c.settlement, abi: settlementAbi, functionName: "accountOf", args: [customer.wallet.account.address], blockNumber: b }))[0];
     const stakeAt = async (b: bigint) => (await pc.readContract({ address: c.providerStaking, abi: providerStakingAbi, functionName: "stakeOf", args: [slow], blockNumber: b }))[0];
@@ -93,6 +95,6 @@ describe("an SLA breach on the devnet", () => {
 
   it("GraphQL shows the SLA credit", { skip: HAS_INDEXER ? false : NO_INDEXER_REASON }, async () => {
     const { assertIndexerShowsSlaCredit } = await import("./indexer-checks.ts");
-    await assertIndexerShowsSlaCredit(net, { provider: slow, customer: customer.wallet.account.address, txHash: report.txHash, creditPaid: report.args.outcome.creditPaid });
+    await assertIndexerShowsSlaCredit(net, { provider: slow, customer: customer.wallet.account.address, txHash: report.txHash, creditPaid: report.args.outcome.creditPaid, creditToCustomer });
   });
 });
