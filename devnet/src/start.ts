@@ -16,9 +16,11 @@ import { MANIFEST_WARNING, readManifest, writeManifest, type DevnetManifest } fr
 import { devnetOptionsSchema, REPO_ROOT, wantedPorts, type DevnetOptions, type ResolvedOptions } from "./options.ts";
 import { choosePort } from "./ports.ts";
 import { Supervisor, type Child } from "./processes.ts";
+import { seedGatewayDb } from "./pglite-template.ts";
 import { indexerSchema, wipeExternalStorage } from "./storage.ts";
 
-export type Devnet = { manifest: DevnetManifest; stop(): Promise<void> };
+/** `phases`: seconds each start-up step took (for the benchmark and the progress lines). */
+export type Devnet = { manifest: DevnetManifest; phases: Record<string, number>; stop(): Promise<void> };
 
 const CHAIN_ID = 31337;
 const node = process.execPath; // the Node 24 running us runs the services' TypeScript too
@@ -37,6 +39,7 @@ function account(index: number) {
 class Progress {
   private readonly quiet: boolean;
   readonly t0 = performance.now();
+  readonly phases: Record<string, number> = {};
   constructor(quiet: boolean) {
     this.quiet = quiet;
   }
@@ -47,7 +50,9 @@ class Progress {
     const t = performance.now();
     const v = await run();
     const extra = detail ? ` ${detail(v)}` : "";
-    this.say(`${label.padEnd(34, " ")} ok (${((performance.now() - t) / 1000).toFixed(1)} s)${extra}`);
+    const sec = (performance.now() - t) / 1000;
+    this.phases[label.replace(/ on :\d+$/, "")] = sec;
+    this.say(`${label.padEnd(34, " ")} ok (${sec.toFixed(1)} s)${extra}`);
     return v;
   }
 }
@@ -74,6 +79,7 @@ export async function startDevnet(input: DevnetOptions = {}): Promise<Devnet> {
     const manifest = await launch(o, p, supervisor, { dataDir, logsDir, previous });
     return {
       manifest,
+      phases: p.phases,
       stop: async () => {
         await supervisor.stopAll();
       },
@@ -168,6 +174,9 @@ async function launch(
       tier: 2,
     }),
   );
+  // The gateway's embedded database, seeded from a cached template meanwhile (see pglite-template.ts).
+  const gatewayDb = o.databaseUrl ? Promise.resolve("postgres" as const) : seedGatewayDb(join(dataDir, "gateway"));
+  gatewayDb.catch(() => {}); // awaited before the gateway starts
   let deployment: Deployment;
   const reuse = previous && (await deploymentLives(clients.publicClient, previous.deployment)) ? previous.deployment : null;
   if (reuse) {
@@ -246,6 +255,7 @@ async function launch(
     : Promise.resolve(null);
   indexerStarting.catch(() => {}); // awaited below; a gateway failure first must not leave it unhandled
   // The first replica creates the schema; the others start together once it is up.
+  await p.step("gateway database", () => gatewayDb, (how) => `(${how === "seeded" ? "PGlite, from the template" : how === "kept" ? "PGlite, kept" : "PostgreSQL"})`);
   const first = await p.step(`gateway on :${gatewayPorts[0]}`, () => startGateway(0));
   const rest = await Promise.all(gatewayPorts.slice(1).map((_, i) => startGateway(i + 1)));
   const gatewayUrls = [first, ...rest].map((g) => g.match[1]!.replace(/\/$/, ""));
@@ -286,7 +296,7 @@ async function launch(
   // 5. The demo customer's key, through SIWE and POST /v1/keys (a kept devnet keeps its key).
   const customer = account(ACCOUNT_INDEX.customer);
   const apiKey = await p.step("demo API key (SIWE login)", async () => {
-    if (previous?.apiKey && previous.siweDomain === siweDomain && (await keyWorks(gatewayUrl, previous.apiKey))) return previous.apiKey;
+    if (previous?.apiKey && (await keyWorks(gatewayUrl, previous.apiKey))) return previous.apiKey;
     const session = await signIn(gatewayUrl, privateKeyToAccount(customer.privateKey), { domain: siweDomain, chainId: CHAIN_ID });
     return (await createApiKey(gatewayUrl, session, "devnet demo")).key;
   });
