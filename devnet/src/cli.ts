@@ -100,6 +100,11 @@ const stop = async (code: number) => {
     process.exit(1);
   }
   stopping = true;
+  if (!devnet) {
+    // Still starting: the watchdog stops whatever has started once we are gone.
+    process.stdout.write("\ninterrupted while starting: stopping what has started …\n");
+    process.exit(130);
+  }
   if (devnet) {
     process.stdout.write("\nstopping every devnet process …\n");
     await devnet.stop();

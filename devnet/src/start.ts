@@ -131,7 +131,7 @@ async function launch(
   const indexerPort = withIndexer ? await pick("indexer", want.indexer) : 0;
   const webPort = withWeb ? await pick("dApp", want.web) : 0;
   const servicePorts: number[] = [];
-  for (let i = 0; i < DEMO_PROVIDERS.length * 2; i++) servicePorts.push(await pick(i % 2 ? `worker ${i >> 1}` : `simulator ${i >> 1}`, want.services ? want.services + i : 0));
+  for (let i = 0; i < DEMO_PROVIDERS.length * 2; i++) servicePorts.push(await pick(i % 2 ? `worker ${(i >> 1) + 1}` : `simulator ${(i >> 1) + 1}`, want.services ? want.services + i : 0));
 
   const webUrl = withWeb ? `http://127.0.0.1:${webPort}` : null;
   // Customers sign in from the dApp, so SIWE messages name the dApp's host; without it, the gateway's.
