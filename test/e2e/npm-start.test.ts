@@ -11,14 +11,16 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { after, describe, it } from "node:test";
 import { loadDeployment } from "@tollgate/protocol";
-import { readManifest, type DevnetManifest } from "@tollgate/devnet";
+import OpenAI from "openai";
+import { settlementAbi } from "@tollgate/protocol";
+import { chainClients, MAIN_MODEL, readManifest, type DevnetManifest } from "@tollgate/devnet";
 import { REPO_ROOT, waitFor } from "./helpers.ts";
 
 type Run = { proc: ChildProcess; out: () => string; dir: string; manifestPath: string };
 const runs: Run[] = [];
 
-function startCli(args: string[]): Run {
-  const dir = mkdtempSync(join(tmpdir(), "tollgate-e2e-cli-"));
+function startCli(args: string[], reuse?: string): Run {
+  const dir = reuse ?? mkdtempSync(join(tmpdir(), "tollgate-e2e-cli-"));
   const manifestPath = join(dir, "devnet.json");
   const proc = spawn(process.execPath, [join(REPO_ROOT, "devnet/src/cli.ts"), "--data-dir", join(dir, "data"), "--manifest", manifestPath, ...args], {
     cwd: REPO_ROOT,
@@ -63,10 +65,8 @@ function occupy(): Promise<Server> {
 }
 
 after(async () => {
-  for (const r of runs) {
-    if (r.proc.exitCode === null) r.proc.kill("SIGKILL");
-    rmSync(r.dir, { recursive: true, force: true });
-  }
+  for (const r of runs) if (r.proc.exitCode === null) r.proc.kill("SIGKILL");
+  for (const dir of new Set(runs.map((r) => r.dir))) rmSync(dir, { recursive: true, force: true });
 });
 
 describe("npm start", () => {
@@ -117,5 +117,38 @@ describe("npm start", () => {
       for (const u of urls(m)) if (!(await refuses(u))) return false;
       return true;
     }, 20_000, "every devnet service to stop after its parent was killed");
+  });
+
+  it("--keep resumes the chain, the contracts, the gateway's data and the API key", async () => {
+    const first = startCli(["--keep", "--port-base", "0", "--no-web", "--no-indexer"]);
+    const m1 = await ready(first);
+    const client = new OpenAI({ baseURL: `${m1.gatewayUrl}/v1`, apiKey: m1.apiKey, maxRetries: 0 });
+    const answer = await client.chat.completions.create({ model: MAIN_MODEL, messages: [{ role: "user", content: "remember me" }], max_tokens: 10 });
+    assert.ok(answer.usage!.completion_tokens > 0);
+    const c1 = chainClients(m1.rpcUrl, m1.chainId).publicClient;
+    const escrow = async (pc: typeof c1, m: DevnetManifest) =>
+      (await pc.readContract({ address: m.deployment.contracts.settlement, abi: settlementAbi, functionName: "accountOf", args: [m.accounts.customer.address] }))[0];
+    // Wait for the request's batch to settle, so the kept chain holds a charge.
+    const deposited = 500_000_000n;
+    await waitFor(async () => (await escrow(c1, m1)) < deposited, 30_000, "the demo customer's first charge");
+    const balance = await escrow(c1, m1);
+    const height = await c1.getBlockNumber();
+    first.proc.kill("SIGINT");
+    assert.equal(await new Promise<number | null>((resolve) => first.proc.once("exit", (code) => resolve(code))), 0);
+
+    const second = startCli(["--keep", "--port-base", "0", "--no-web", "--no-indexer"], first.dir);
+    const m2 = await ready(second);
+    assert.match(second.out(), /\(kept\)/);
+    assert.match(second.out(), /contracts\s+kept from/);
+    assert.deepEqual(m2.deployment, m1.deployment, "same contracts");
+    assert.equal(m2.apiKey, m1.apiKey, "the same API key still works");
+    const c2 = chainClients(m2.rpcUrl, m2.chainId).publicClient;
+    assert.ok((await c2.getBlockNumber()) >= height, "the chain resumed where it stopped");
+    assert.equal(await escrow(c2, m2), balance, "the customer's balance survived the restart");
+    const again = new OpenAI({ baseURL: `${m2.gatewayUrl}/v1`, apiKey: m2.apiKey, maxRetries: 0 });
+    const answer2 = await again.chat.completions.create({ model: MAIN_MODEL, messages: [{ role: "user", content: "still here?" }], max_tokens: 10 });
+    assert.ok(answer2.usage!.completion_tokens > 0);
+    second.proc.kill("SIGINT");
+    await new Promise((resolve) => second.proc.once("exit", resolve));
   });
 });
