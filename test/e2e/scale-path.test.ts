@@ -10,10 +10,10 @@ import { after, before, describe, it } from "node:test";
 import OpenAI from "openai";
 import pg from "pg";
 import { Redis } from "ioredis";
-import type { Hex } from "viem";
-import { aggregateEntries, entriesHash, entryCharge, receiptLeafHash, verifyReceiptProof, type Receipt } from "@tollgate/protocol";
-import { MAIN_MODEL, wipeExternalStorage } from "@tollgate/devnet";
-import { batchEntriesFromTx, escrowAvailable, newCustomer, onceFunded, readSettlement, receiptFromJson, settledReceipt, startTestNet, type ReceiptJson, type TestNet } from "./helpers.ts";
+import type { Abi, Address, Hex } from "viem";
+import { aggregateEntries, entriesHash, entryCharge, receiptLeafHash, settlementAbi, verifyReceiptProof, type Receipt } from "@tollgate/protocol";
+import { MAIN_MODEL, send, wipeExternalStorage } from "@tollgate/devnet";
+import { HAS_INDEXER, NO_INDEXER_REASON, advanceTime, batchEntriesFromTx, earningsOf, escrowAvailable, newCustomer, onceFunded, readSettlement, receiptFromJson, settledReceipt, startTestNet, type ReceiptJson, type TestNet } from "./helpers.ts";
 
 const DATABASE_URL = process.env.DATABASE_URL ?? "postgres://postgres@127.0.0.1:5432/test";
 const REDIS_URL = process.env.REDIS_URL ?? "redis://127.0.0.1:6379";
@@ -44,6 +44,10 @@ const skip = await reachable();
 const suffix = randomBytes(4).toString("hex");
 const storage = { databaseUrl: DATABASE_URL, dbSchema: `e2e_devnet_${suffix}`, redisUrl: REDIS_URL, redisPrefix: `e2e-devnet-${suffix}` };
 let net: TestNet;
+let customerAddress: Address;
+const ids: Hex[] = [];
+let claimedBy: Address = "0x0000000000000000000000000000000000000000";
+let claimed = 0n;
 
 describe("the scale path: PostgreSQL, Redis, two gateway replicas", { skip }, () => {
   before(async () => {
@@ -59,7 +63,7 @@ describe("the scale path: PostgreSQL, Redis, two gateway replicas", { skip }, ()
     assert.equal(m.gatewayUrls.length, 2);
     const deposit = 10_000_000n;
     const customer = await newCustomer(net, 8, deposit); // key created at replica 1
-    const ids: Hex[] = [];
+    customerAddress = customer.wallet.account.address;
     for (const [i, url] of m.gatewayUrls.entries()) {
       const client = new OpenAI({ baseURL: `${url}/v1`, apiKey: customer.apiKey, maxRetries: 0 });
       for (let j = 0; j < 2; j++) {
@@ -100,5 +104,27 @@ describe("the scale path: PostgreSQL, Redis, two gateway replicas", { skip }, ()
     }
     const next = await readSettlement<bigint>(net, "nextBatchId", [m.gatewayId]);
     assert.equal(next - 1n, BigInt(Math.max(...published.map((p) => Number(p.batchId)))), "batch ids without gaps: one poster (the leader)");
+  });
+
+  it("after the dispute window a provider claims what vested", async () => {
+    const m = net.manifest;
+    const pc = net.clients.publicClient;
+    await advanceTime(pc, 2 * m.timings.disputeWindowSec + 1);
+    for (const [i, p] of m.providers.entries()) {
+      const { claimable, vesting } = await earningsOf(net, p.address);
+      assert.equal(vesting, 0n);
+      if (claimable === 0n) continue;
+      await send(pc, net.clients.wallet(m.accounts.providers[i]!.privateKey), m.deployment.contracts.settlement, settlementAbi as Abi, "claim", []);
+      assert.deepEqual(await earningsOf(net, p.address), { claimable: 0n, vesting: 0n });
+      claimedBy = p.address;
+      claimed = claimable;
+      break;
+    }
+    assert.ok(claimed > 0n, "some provider earned and claimed");
+  });
+
+  it("the indexer (on PostgreSQL too) agrees with the chain", { skip: HAS_INDEXER ? false : NO_INDEXER_REASON }, async () => {
+    const { assertIndexerMatchesChain } = await import("./indexer-checks.ts");
+    await assertIndexerMatchesChain(net, { customer: customerAddress, receiptIds: ids, claimedBy, claimed });
   });
 });
