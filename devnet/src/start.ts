@@ -3,7 +3,7 @@
  * real CLI. Order: chain → (contracts and demo state ∥ simulators) → gateway replicas ∥ indexer →
  * workers → the demo customer's API key (SIWE) → dApp → devnet.json.
  */
-import { existsSync, mkdirSync, rmSync, writeFileSync } from "node:fs";
+import { existsSync, mkdirSync, realpathSync, rmSync, writeFileSync } from "node:fs";
 import { createRequire } from "node:module";
 import { dirname, join, resolve } from "node:path";
 import { performance } from "node:perf_hooks";
@@ -16,7 +16,7 @@ import { MANIFEST_WARNING, readManifest, writeManifest, type DevnetManifest } fr
 import { devnetOptionsSchema, REPO_ROOT, wantedPorts, type DevnetOptions, type ResolvedOptions } from "./options.ts";
 import { choosePort } from "./ports.ts";
 import { Supervisor, type Child } from "./processes.ts";
-import { seedGatewayDb } from "./pglite-template.ts";
+import { seedPglite } from "./pglite-template.ts";
 import { indexerSchema, wipeExternalStorage } from "./storage.ts";
 
 /** `phases`: seconds each start-up step took (for the benchmark and the progress lines). */
@@ -24,7 +24,11 @@ export type Devnet = { manifest: DevnetManifest; phases: Record<string, number>;
 
 const CHAIN_ID = 31337;
 const node = process.execPath; // the Node 24 running us runs the services' TypeScript too
-const script = (rel: string) => join(REPO_ROOT, rel);
+/** A service's entry file, symlinks resolved (some CLIs compare argv[1] with their own module path). */
+const script = (rel: string) => {
+  const path = join(REPO_ROOT, rel);
+  return existsSync(path) ? realpathSync(path) : path;
+};
 
 function anvilBinary(): string {
   const require = createRequire(join(REPO_ROOT, "contracts", "package.json"));
@@ -175,8 +179,11 @@ async function launch(
     }),
   );
   // The gateway's embedded database, seeded from a cached template meanwhile (see pglite-template.ts).
-  const gatewayDb = o.databaseUrl ? Promise.resolve("postgres" as const) : seedGatewayDb(join(dataDir, "gateway"));
-  gatewayDb.catch(() => {}); // awaited before the gateway starts
+  // Seeding runs PGlite in this process, so the two go one after the other.
+  const gatewayDb = o.databaseUrl ? Promise.resolve("postgres" as const) : seedPglite("gateway", join(dataDir, "gateway"));
+  const indexerDb = o.databaseUrl || !withIndexer ? Promise.resolve("postgres" as const) : gatewayDb.then(() => seedPglite("indexer", join(dataDir, "indexer")));
+  gatewayDb.catch(() => {}); // both awaited before their service starts
+  indexerDb.catch(() => {});
   let deployment: Deployment;
   const reuse = previous && (await deploymentLives(clients.publicClient, previous.deployment)) ? previous.deployment : null;
   if (reuse) {
@@ -232,31 +239,36 @@ async function launch(
       ready: /tollgate-gateway listening on (http:\/\/\S+)/,
       tier: 1,
     });
-  const indexerStarting: Promise<Child | null> = withIndexer
-    ? sup.start({
-        name: "indexer",
-        command: node,
-        args: [script("indexer/src/cli.ts")],
-        env: {
-          HOST: "127.0.0.1",
-          PORT: String(indexerPort),
-          INDEXER_RPC_URL: rpcUrl,
-          INDEXER_DEPLOYMENT: deploymentPath,
-          INDEXER_GATEWAYS: `${GATEWAY_ID}=http://127.0.0.1:${gatewayPorts[0]}`,
-          INDEXER_DATA_DIR: join(dataDir, "indexer"),
-          DATABASE_URL: o.databaseUrl,
-          INDEXER_DB_SCHEMA: o.databaseUrl ? indexerSchema(o.dbSchema) : undefined,
-          LOG_LEVEL: "info",
-        },
-        ready: /tollgate-indexer listening on (http:\/\/\S+\/graphql)/,
-        timeoutMs: 90_000,
-        tier: 1,
-      })
-    : Promise.resolve(null);
-  indexerStarting.catch(() => {}); // awaited below; a gateway failure first must not leave it unhandled
-  // The first replica creates the schema; the others start together once it is up.
+  const startIndexer = (): Promise<Child | null> =>
+    withIndexer
+      ? sup.start({
+          name: "indexer",
+          command: node,
+          args: [script("indexer/src/cli.ts")],
+          env: {
+            HOST: "127.0.0.1",
+            PORT: String(indexerPort),
+            INDEXER_RPC_URL: rpcUrl,
+            INDEXER_DEPLOYMENT: deploymentPath,
+            INDEXER_GATEWAYS: `${GATEWAY_ID}=http://127.0.0.1:${gatewayPorts[0]}`,
+            INDEXER_DATA_DIR: join(dataDir, "indexer"),
+            DATABASE_URL: o.databaseUrl,
+            INDEXER_DB_SCHEMA: o.databaseUrl ? indexerSchema(o.dbSchema) : undefined,
+            LOG_LEVEL: "info",
+          },
+          ready: /tollgate-indexer listening on (http:\/\/\S+\/graphql)/,
+          timeoutMs: 90_000,
+          tier: 1,
+        })
+      : Promise.resolve(null);
   await p.step("gateway database", () => gatewayDb, (how) => `(${how === "seeded" ? "PGlite, from the template" : how === "kept" ? "PGlite, kept" : "PostgreSQL"})`);
-  const first = await p.step(`gateway on :${gatewayPorts[0]}`, () => startGateway(0));
+  // The first replica creates the schema; the others start together once it is up. The indexer
+  // boots alongside (it needs only the chain until batches are posted).
+  const firstStarting = startGateway(0);
+  firstStarting.catch(() => {}); // awaited just below
+  const indexerStarting = indexerDb.then(startIndexer);
+  indexerStarting.catch(() => {}); // awaited after the workers; a gateway failure first must not leave it unhandled
+  const first = await p.step(`gateway on :${gatewayPorts[0]}`, () => firstStarting);
   const rest = await Promise.all(gatewayPorts.slice(1).map((_, i) => startGateway(i + 1)));
   const gatewayUrls = [first, ...rest].map((g) => g.match[1]!.replace(/\/$/, ""));
   if (rest.length) p.say(`gateway replicas                   ${gatewayUrls.slice(1).join(", ")}`);
