@@ -14,6 +14,8 @@ export const optionsSchema = z.object({
   host: z.string().min(1).default("127.0.0.1"),
   port: z.number().int().min(0).max(65535).default(42069),
   pollMs: z.number().int().min(50).max(600_000).default(1000),
+  /** Largest eth_getLogs block range (ranges still split further on the provider's refusals). */
+  maxBlockRange: z.number().int().min(1).max(1_000_000).default(10_000),
   logLevel: z.enum(["fatal", "error", "warn", "info", "debug", "trace", "silent"]).default("info"),
 });
 export type IndexerOptions = z.input<typeof optionsSchema>;
@@ -25,7 +27,7 @@ export function formatIssues(err: z.ZodError, names: Record<string, string> = {}
 
 const ENV_NAMES: Record<string, string> = {
   rpcUrl: "INDEXER_RPC_URL", deployment: "INDEXER_DEPLOYMENT", gateways: "INDEXER_GATEWAYS", dataDir: "INDEXER_DATA_DIR",
-  databaseUrl: "DATABASE_URL", dbSchema: "INDEXER_DB_SCHEMA", host: "HOST", port: "PORT", pollMs: "INDEXER_POLL_MS", logLevel: "LOG_LEVEL",
+  databaseUrl: "DATABASE_URL", dbSchema: "INDEXER_DB_SCHEMA", host: "HOST", port: "PORT", pollMs: "INDEXER_POLL_MS", maxBlockRange: "INDEXER_MAX_BLOCK_RANGE", logLevel: "LOG_LEVEL",
 };
 
 /** Options from the environment; throws an Error listing every mistake by its variable name. */
@@ -64,6 +66,7 @@ export function optionsFromEnv(env: NodeJS.ProcessEnv): ResolvedOptions {
     host: env.HOST || undefined,
     port: num("PORT", env.PORT),
     pollMs: num("INDEXER_POLL_MS", env.INDEXER_POLL_MS),
+    maxBlockRange: num("INDEXER_MAX_BLOCK_RANGE", env.INDEXER_MAX_BLOCK_RANGE),
     logLevel: env.LOG_LEVEL || undefined,
   };
   const parsed = optionsSchema.safeParse(raw);

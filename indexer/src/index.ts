@@ -40,7 +40,7 @@ export async function startIndexer(input: IndexerOptions & { logger?: Logger }):
   const log = input.logger ?? createLogger(opts.logLevel);
   const db = await openDb({ databaseUrl: opts.databaseUrl, dbSchema: opts.dbSchema, dataDir: opts.dataDir });
   const rpc = new Rpc(opts.rpcUrl, log);
-  const follower = new Follower(db, rpc, opts.deployment, log);
+  const follower = new Follower(db, rpc, opts.deployment, log, opts.maxBlockRange);
   try {
     await follower.init();
   } catch (err) {

@@ -21,8 +21,12 @@ export type RpcLog = {
 export type RpcBlock = { number: Hex; hash: Hex; parentHash: Hex; timestamp: Hex };
 
 export class JsonRpcError extends Error {
-  constructor(readonly code: number, message: string, readonly data?: unknown) {
+  readonly code: number;
+  readonly data: unknown;
+  constructor(code: number, message: string, data?: unknown) {
     super(message);
+    this.code = code;
+    this.data = data;
   }
 }
 
@@ -32,11 +36,14 @@ const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 
 export class Rpc {
   private id = 0;
-  constructor(
-    private readonly url: string,
-    private readonly log?: Logger,
-    private readonly opts: { retries?: number; baseDelayMs?: number; timeoutMs?: number } = {},
-  ) {}
+  private readonly url: string;
+  private readonly log: Logger | undefined;
+  private readonly opts: { retries?: number; baseDelayMs?: number; timeoutMs?: number };
+  constructor(url: string, log?: Logger, opts: { retries?: number; baseDelayMs?: number; timeoutMs?: number } = {}) {
+    this.url = url;
+    this.log = log;
+    this.opts = opts;
+  }
 
   async call<T>(method: string, params: unknown[]): Promise<T> {
     const [r] = await this.batch<T>([{ method, params }]);

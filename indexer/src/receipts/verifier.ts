@@ -50,12 +50,16 @@ export function verdict(receipts: Receipt[], onChain: { root: string; receiptCou
 export class ReceiptVerifier {
   private timer: NodeJS.Timeout | null = null;
   private running: Promise<void> | null = null;
-  constructor(
-    private readonly db: Db,
-    private readonly gateways: Record<string, string>,
-    private readonly log: Logger,
-    private readonly pollMs: number,
-  ) {}
+  private readonly db: Db;
+  private readonly gateways: Record<string, string>;
+  private readonly log: Logger;
+  private readonly pollMs: number;
+  constructor(db: Db, gateways: Record<string, string>, log: Logger, pollMs: number) {
+    this.db = db;
+    this.gateways = gateways;
+    this.log = log;
+    this.pollMs = pollMs;
+  }
 
   start(): void {
     const tick = () => {

@@ -38,7 +38,12 @@ function bytes32Text(h: Hex): string {
 }
 
 export class Applier {
-  constructor(private readonly state: State, private readonly log: Logger) {}
+  private readonly state: State;
+  private readonly log: Logger;
+  constructor(state: State, log: Logger) {
+    this.state = state;
+    this.log = log;
+  }
 
   async apply(e: DecodedLog, rows: Rows, x: Extras): Promise<void> {
     const a = e.args as A;

@@ -23,7 +23,6 @@ import { State } from "./state.ts";
 export type FollowerStats = { lastBlock: number; lastHash: string | null; head: number; reorgs: number; events: number };
 
 const MIN_RANGE = 1;
-const MAX_RANGE = 10_000;
 
 export class Follower {
   readonly stats: FollowerStats = { lastBlock: -1, lastHash: null, head: -1, reorgs: 0, events: 0 };
@@ -35,12 +34,19 @@ export class Follower {
   initialMinStake = 0n;
   private listeners = new Set<() => void>();
 
-  constructor(
-    private readonly db: Db,
-    private readonly rpc: Rpc,
-    private readonly deployment: Deployment,
-    private readonly log: Logger,
-  ) {
+  private readonly db: Db;
+  private readonly rpc: Rpc;
+  private readonly deployment: Deployment;
+  private readonly log: Logger;
+  private readonly maxRange: number;
+
+  constructor(db: Db, rpc: Rpc, deployment: Deployment, log: Logger, maxRange = 10_000) {
+    this.db = db;
+    this.rpc = rpc;
+    this.deployment = deployment;
+    this.log = log;
+    this.maxRange = maxRange;
+    this.range = Math.min(this.range, maxRange);
     this.decoder = new LogDecoder(deployment);
     this.addresses = Object.values(contractAddresses(deployment));
   }
@@ -127,7 +133,7 @@ export class Follower {
       }
       // Grow the range while a range is quick and small; shrink when it is slow or heavy.
       const ms = Date.now() - t0;
-      if (n < 5_000 && ms < 1_000) this.range = Math.min(MAX_RANGE, this.range * 2);
+      if (n < 5_000 && ms < 1_000) this.range = Math.min(this.maxRange, this.range * 2);
       else if (n > 20_000 || ms > 5_000) this.range = Math.max(MIN_RANGE, Math.floor(this.range / 2));
       for (const l of this.listeners) l();
     }

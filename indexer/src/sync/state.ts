@@ -21,7 +21,11 @@ export class State {
   earnings = new Map<string, EarningsState>();
   feeBps = 0n;
 
-  constructor(readonly disputeWindow: bigint, readonly initialFeeBps: bigint) {
+  readonly disputeWindow: bigint;
+  readonly initialFeeBps: bigint;
+  constructor(disputeWindow: bigint, initialFeeBps: bigint) {
+    this.disputeWindow = disputeWindow;
+    this.initialFeeBps = initialFeeBps;
     this.feeBps = initialFeeBps;
   }
 
