@@ -146,3 +146,22 @@ export async function runScenario(dn: Devnet, gw: GatewayStub | null): Promise<S
 
 /** Every event name the four contracts declare, minus the two no flow emits. */
 export const NOT_EMITTED = new Set(["AuthorityUpdated", "EIP712DomainChanged"]);
+
+/** One provider (A, wallet 1) listing MODEL_A, one funded customer (C, wallet 3), gateway 1's signer (wallet 5). */
+export async function setupBasic(dn: Devnet) {
+  const gov = dn.wallet(0), prov = dn.wallet(1), cust = dn.wallet(3), signer = dn.wallet(5);
+  await dn.send(gov, "settlement", "setGatewaySigner", [GATEWAY_ID, signer.account.address]);
+  await dn.send(prov, "providerRegistry", "register", [{ gpuModel: "H100", gpuCount: 1, vramGb: 80, region: "eu", metadataURI: "ipfs://p" }]);
+  await dn.send(prov, "providerRegistry", "listModel", [MODEL_A, modelInfo("llama-3.1-8b-instruct"), 100_000, 200_000]);
+  await dn.send(gov, "usdc", "mint", [prov.account.address, 1_000n * USDC]);
+  await dn.send(prov, "usdc", "approve", [dn.deployment.contracts.providerStaking, 1_000n * USDC]);
+  await dn.send(prov, "providerStaking", "stake", [500n * USDC]);
+  await dn.send(gov, "usdc", "mint", [cust.account.address, 10_000n * USDC]);
+  await dn.send(cust, "usdc", "approve", [dn.deployment.contracts.settlement, 10_000n * USDC]);
+  await dn.send(cust, "settlement", "deposit", [1_000n * USDC]);
+  return { gov, prov, cust, signer, A: prov.account.address, C: cust.account.address };
+}
+
+export function entry(customer: Address, provider: Address, requests: number, promptTokens: bigint, completionTokens: bigint): BatchEntry {
+  return { customer, provider, model: MODEL_A, requests, promptTokens, completionTokens, promptPrice: 100_000n, completionPrice: 200_000n };
+}
