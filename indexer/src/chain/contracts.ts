@@ -1,5 +1,5 @@
 /** Which contract emitted a log, and its decoded event, from the ABIs of @tollgate/protocol. */
-import { decodeEventLog, type Abi, type Address, type Hex } from "viem";
+import { decodeEventLog, toEventSelector, type Abi, type AbiEvent, type Address, type Hex } from "viem";
 import { providerRegistryAbi, providerStakingAbi, settlementAbi, slaCreditsAbi, type Deployment } from "@tollgate/protocol";
 import type { RpcLog } from "./rpc.ts";
 
@@ -31,6 +31,14 @@ export function contractAddresses(d: Deployment): Record<ContractName, Address> 
   };
 }
 
+/** topic0 -> event, per contract: viem would otherwise hash every event signature of the ABI per log. */
+const EVENTS_BY_TOPIC: Record<ContractName, Map<string, AbiEvent>> = Object.fromEntries(
+  Object.entries(CONTRACT_ABIS).map(([name, abi]) => [
+    name,
+    new Map(abi.filter((i): i is AbiEvent => i.type === "event").map((e) => [toEventSelector(e), e])),
+  ]),
+) as Record<ContractName, Map<string, AbiEvent>>;
+
 export class LogDecoder {
   private readonly byAddress: Map<string, ContractName>;
   constructor(d: Deployment) {
@@ -41,9 +49,11 @@ export class LogDecoder {
   decode(log: RpcLog, timestamp: number): DecodedLog | null {
     const contract = this.byAddress.get(log.address.toLowerCase());
     if (!contract) return null;
+    const event = log.topics[0] ? EVENTS_BY_TOPIC[contract].get(log.topics[0]) : undefined;
+    if (!event) return null;
     let decoded: { eventName: string; args: unknown };
     try {
-      decoded = decodeEventLog({ abi: CONTRACT_ABIS[contract], topics: log.topics as [Hex, ...Hex[]], data: log.data }) as never;
+      decoded = decodeEventLog({ abi: [event], topics: log.topics as [Hex, ...Hex[]], data: log.data }) as never;
     } catch {
       return null;
     }

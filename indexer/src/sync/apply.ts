@@ -4,7 +4,7 @@
  * that emitted the event, so the rows' balances equal the contracts' views.
  */
 import { decodeFunctionData, hexToString, type Hex } from "viem";
-import { entriesHash, entryCharge, fee as feeOf, settlementAbi, type BatchEntry } from "@tollgate/protocol";
+import { entryCharge, fee as feeOf, settlementAbi, type BatchEntry } from "@tollgate/protocol";
 import type { Row } from "../db/db.ts";
 import type { TableName } from "../db/schema.ts";
 import { argsJson, type DecodedLog } from "../chain/contracts.ts";
@@ -244,7 +244,9 @@ export class Applier {
     const s = this.state;
     const gatewayId = Number(a.gatewayId);
     const entries = this.entriesOf(e.txHash, x.txInputs.get(e.txHash), gatewayId, a.batchId);
-    const known = entries !== null && entriesHash(entries) === a.entriesHash;
+    // The calldata of a successful direct settleBatch call is exactly what the contract hashed (the
+    // follower hands in calldata only for transactions sent straight to Settlement).
+    const known = entries !== null && entries.length === Number(a.entryCount);
     if (!known) this.log.error({ gatewayId, batchId: String(a.batchId), tx: e.txHash }, "batch entries not recoverable from calldata: customer balances of this batch are not indexed");
     rows.batches.push({
       gateway_id: gatewayId, batch_id: a.batchId, ...base(e), receipts_root: a.receiptsRoot, entries_hash: a.entriesHash,
@@ -257,6 +259,7 @@ export class Applier {
     const epoch = BigInt(e.timestamp) / s.disputeWindow;
     let charged = 0n;
     let fees = 0n;
+    const credits = new Map<string, { amount: bigint; first: number }>();
     entries.forEach((en, i) => {
       const reason = skipped.get(i);
       const amount = reason ? 0n : entryCharge(en);
@@ -278,12 +281,19 @@ export class Applier {
         c.available = 0n;
       }
       this.ledger(rows, e, i, en.customer.toLowerCase(), "CHARGE", amount, { provider: en.provider.toLowerCase(), gateway_id: gatewayId, batch_id: a.batchId, entry_index: i });
-      const w = s.earning(en.provider.toLowerCase());
-      roll(w, epoch);
-      w.cur += amount - fee;
-      w.credited += amount - fee;
-      this.earnings(rows, e, i, en.provider.toLowerCase(), "CREDITED", amount - fee, { gateway_id: gatewayId, batch_id: a.batchId });
+      const p = en.provider.toLowerCase();
+      const credit = credits.get(p) ?? { amount: 0n, first: i };
+      credit.amount += amount - fee;
+      credits.set(p, credit);
     });
+    // One earnings row per provider per batch (the sum of its entries' credits).
+    for (const [p, c] of credits) {
+      const w = s.earning(p);
+      roll(w, epoch);
+      w.cur += c.amount;
+      w.credited += c.amount;
+      this.earnings(rows, e, c.first, p, "CREDITED", c.amount, { gateway_id: gatewayId, batch_id: a.batchId });
+    }
     if (charged !== a.charged || fees !== a.fees) {
       this.log.error({ gatewayId, batchId: String(a.batchId), charged: String(charged), onChain: String(a.charged) }, "recomputed batch charge differs from BatchSettled");
     }

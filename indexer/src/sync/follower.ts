@@ -20,9 +20,18 @@ import { LogDecoder, contractAddresses, type DecodedLog } from "../chain/contrac
 import { Applier, emptyRows, type Extras } from "./apply.ts";
 import { State } from "./state.ts";
 
-export type FollowerStats = { lastBlock: number; lastHash: string | null; head: number; reorgs: number; events: number };
+export type FollowerStats = {
+  lastBlock: number; lastHash: string | null; head: number; reorgs: number; events: number;
+  /** When the first follow step began (ms since epoch): benchmarks time the backfill from here. */
+  firstStepAt?: number;
+};
 
 const MIN_RANGE = 1;
+const TARGET_EVENTS = 4_000;
+
+type Fetched = {
+  from: number; to: number; logs: RpcLog[]; byNumber: Map<number, RpcBlock>; blockNums: number[]; txInputs: Map<string, Hex>; fetchMs: number;
+};
 
 export class Follower {
   readonly stats: FollowerStats = { lastBlock: -1, lastHash: null, head: -1, reorgs: 0, events: 0 };
@@ -30,7 +39,7 @@ export class Follower {
   private applier!: Applier;
   private readonly decoder: LogDecoder;
   private readonly addresses: Hex[];
-  private range = 2_000;
+  private range = 200;
   initialMinStake = 0n;
   private listeners = new Set<() => void>();
 
@@ -117,31 +126,43 @@ export class Follower {
 
   /** One pass: reorg check, then ranges until the head. Returns the number of blocks advanced. */
   async step(): Promise<number> {
+    this.stats.firstStepAt ??= Date.now();
     const head = Number(await this.rpc.call<Hex>("eth_blockNumber", []));
     this.stats.head = head;
     await this.checkReorg();
     const start = this.stats.lastBlock;
-    while (this.stats.lastBlock < head) {
-      const from = this.stats.lastBlock + 1;
-      const to = Math.min(head, from + this.range - 1);
+    // Fetch the next range while the current one is applied and written (two stages in flight).
+    const fetchFrom = (from: number) => {
+      const p = this.fetchRange(from, Math.min(head, from + this.range - 1));
+      p.catch(() => {}); // awaited below; never an unhandled rejection if we stop early
+      return p;
+    };
+    let next: Promise<Fetched | null> | null = this.stats.lastBlock < head ? fetchFrom(this.stats.lastBlock + 1) : null;
+    while (next) {
       const t0 = Date.now();
-      const n = await this.indexRange(from, to);
-      if (n === null) {
+      const fetched = await next;
+      if (!fetched) {
         // The chain changed under us while fetching: check for a reorg and start again.
         await this.checkReorg();
+        next = this.stats.lastBlock < head ? fetchFrom(this.stats.lastBlock + 1) : null;
         continue;
       }
-      // Grow the range while a range is quick and small; shrink when it is slow or heavy.
-      const ms = Date.now() - t0;
-      if (n < 5_000 && ms < 1_000) this.range = Math.min(this.maxRange, this.range * 2);
-      else if (n > 20_000 || ms > 5_000) this.range = Math.max(MIN_RANGE, Math.floor(this.range / 2));
+      next = fetched.to < head ? fetchFrom(fetched.to + 1) : null;
+      const n = await this.commitRange(fetched);
+      // Aim each range at about TARGET_EVENTS events (big enough to batch writes, small enough to
+      // keep memory flat and let fetching overlap writing); grow at most 2x per range.
+      const blocks = fetched.to - fetched.from + 1;
+      const ideal = n === 0 ? this.range * 2 : Math.floor((blocks * TARGET_EVENTS) / n);
+      this.range = Math.max(MIN_RANGE, Math.min(this.maxRange, this.range * 2, ideal));
+      if (Date.now() - t0 > 10_000) this.range = Math.max(MIN_RANGE, Math.floor(this.range / 2));
       for (const l of this.listeners) l();
     }
     return this.stats.lastBlock - start;
   }
 
-  /** Indexes [from, to]; null if the blocks moved (reorg) between the calls. */
-  private async indexRange(from: number, to: number): Promise<number | null> {
+  /** Logs, headers and settleBatch calldata of [from, to]; null if the blocks moved (reorg) between the calls. */
+  private async fetchRange(from: number, to: number): Promise<Fetched | null> {
+    const t0 = performance.now();
     const logs = await this.rpc.getLogs(this.addresses, from, to);
     const blockNums = [...new Set(logs.map((l) => Number(l.blockNumber)))].filter((n) => n !== to);
     const headers = await this.rpc.batch<RpcBlock | null>([to, ...blockNums].map((n) => ({ method: "eth_getBlockByNumber", params: [hex(n), false] })));
@@ -151,10 +172,18 @@ export class Follower {
       if (byNumber.get(Number(l.blockNumber))!.hash.toLowerCase() !== l.blockHash.toLowerCase()) return null;
     }
     const settleTxs = this.settleTxHashes(logs);
-    const txs = await this.rpc.batch<{ input: Hex } | null>(settleTxs.map((h) => ({ method: "eth_getTransactionByHash", params: [h] })));
+    const txs = await this.rpc.batch<{ input: Hex; to: Hex | null } | null>(settleTxs.map((h) => ({ method: "eth_getTransactionByHash", params: [h] })));
     const txInputs = new Map<string, Hex>();
-    settleTxs.forEach((h, i) => txs[i] && txInputs.set(h.toLowerCase(), txs[i]!.input));
+    const settlement = this.deployment.contracts.settlement.toLowerCase();
+    // Only a direct call to Settlement carries the batch as its calldata (one settleBatch per tx).
+    settleTxs.forEach((h, i) => txs[i]?.to?.toLowerCase() === settlement && txInputs.set(h.toLowerCase(), txs[i]!.input));
+    return { from, to, logs, byNumber, blockNums, txInputs, fetchMs: performance.now() - t0 };
+  }
 
+  /** Applies a fetched range and commits its rows and the checkpoint in one transaction. */
+  private async commitRange(f: Fetched): Promise<number> {
+    const { from, to, logs, byNumber, blockNums, txInputs } = f;
+    const t1 = performance.now();
     const rows = emptyRows();
     const extras: Extras = {
       txInputs,
@@ -178,6 +207,7 @@ export class Follower {
       rows.blocks.push({ block_number: n, hash: h.hash.toLowerCase(), timestamp: Number(h.timestamp) });
     }
     const last = byNumber.get(to)!;
+    const t2 = performance.now();
     try {
       await this.db.tx(async (q) => {
         for (const table of ROLLBACK_TABLES) await insertMany(q, table, rows[table]);
@@ -194,6 +224,8 @@ export class Follower {
     this.stats.lastBlock = to;
     this.stats.lastHash = last.hash.toLowerCase();
     this.stats.events += count;
+    const t3 = performance.now();
+    this.log.debug({ from, to, events: count, fetchMs: Math.round(f.fetchMs), applyMs: Math.round(t2 - t1), writeMs: Math.round(t3 - t2) }, "range indexed");
     return count;
   }
 
