@@ -96,7 +96,7 @@ export async function setUpChain(
   for (const [i, p] of DEMO_PROVIDERS.entries()) {
     const w = clients.wallet(anvilKey(ACCOUNT_INDEX.providers[i]!));
     await send(pc, w, c.providerRegistry, providerRegistryAbi as Abi, "register", [
-      { gpuModel: p.gpuModel, gpuCount: 1, vramGb: 80, region: p.region, metadataURI: `data:,${encodeURIComponent(p.name)}` },
+      { gpuModel: p.gpuModel, gpuCount: 1, vramGb: p.vramGb, region: p.region, metadataURI: `data:,${encodeURIComponent(p.name)}` },
     ]);
     for (const m of p.models) {
       await send(pc, w, c.providerRegistry, providerRegistryAbi as Abi, "listModel", [

@@ -31,6 +31,7 @@ export type DemoProvider = {
   name: string;
   region: string;
   gpuModel: string;
+  vramGb: number;
   models: DemoModel[];
   stake: bigint;
   behaviour: Behaviour;
@@ -48,6 +49,7 @@ export const DEMO_PROVIDERS: DemoProvider[] = [
     name: "Fast GPU Co",
     region: "eu-west",
     gpuModel: "NVIDIA H100 80GB (simulated)",
+    vramGb: 80,
     models: [{ name: MAIN_MODEL, promptPrice: usdcPerMillion(0.2), completionPrice: usdcPerMillion(0.6), contextLength: 8192 }],
     stake: 5_000_000_000n,
     behaviour: { ttftMs: 60, ttftSigma: 0.2, tokensPerSecond: 120, errorRate: 0, summary: "fast and reliable" },
@@ -56,6 +58,7 @@ export const DEMO_PROVIDERS: DemoProvider[] = [
     name: "Steady Compute",
     region: "us-east",
     gpuModel: "NVIDIA A100 40GB (simulated)",
+    vramGb: 40,
     models: [{ name: MAIN_MODEL, promptPrice: usdcPerMillion(0.2), completionPrice: usdcPerMillion(0.6), contextLength: 8192 }],
     stake: 5_000_000_000n,
     behaviour: { ttftMs: 300, ttftSigma: 0.3, tokensPerSecond: 40, errorRate: 0.03, summary: "slower, 3% of requests fail before the first token (the gateway fails over)" },
@@ -64,6 +67,7 @@ export const DEMO_PROVIDERS: DemoProvider[] = [
     name: "Slow Silicon",
     region: "ap-south",
     gpuModel: "NVIDIA T4 16GB (simulated)",
+    vramGb: 16,
     models: [{ name: SLOW_MODEL, promptPrice: usdcPerMillion(1), completionPrice: usdcPerMillion(3), contextLength: 8192 }],
     stake: 5_000_000_000n,
     behaviour: { ttftMs: 2_200, ttftSigma: 0.15, tokensPerSecond: 25, errorRate: 0, summary: "breaches the SLA: p95 time to first token above 1.5 s" },

@@ -33,6 +33,18 @@ export function summary(m: DevnetManifest, manifestPath: string): string {
     `    curl ${m.gatewayUrl}/v1/chat/completions -H "authorization: Bearer ${m.apiKey}" \\`,
     `      -H "content-type: application/json" -d '{"model":"${MAIN_MODEL}","messages":[{"role":"user","content":"Hello"}]}'`,
     "",
+    "  as a provider (Slow Silicon's stake, earnings and SLA credits paid):",
+    "",
+    `    npm run provider -w worker -- status --rpc-url ${m.rpcUrl} --deployment ${manifestPath} --provider ${m.providers[2]?.address ?? m.providers[0]!.address}`,
+    "",
+    ...(m.graphqlUrl
+      ? [
+          "  as an auditor:",
+          "",
+          `    curl -s ${m.graphqlUrl} -H "content-type: application/json" -d '{"query":"{ totals { charged fees slaCredits batches } }"}'`,
+          "",
+        ]
+      : []),
     `  manifest        ${manifestPath}   (devnet only: it holds anvil's public test keys)`,
     `  logs            ${m.logsDir}`,
     `  timings         batches every ${m.timings.epochMs / 1000} s, SLA window ${m.timings.slaWindowSec} s, dispute window ${m.timings.disputeWindowSec} s`,
