@@ -14,7 +14,11 @@ import { loadDeployment } from "@tollgate/protocol";
 import OpenAI from "openai";
 import { settlementAbi } from "@tollgate/protocol";
 import { chainClients, MAIN_MODEL, readManifest, type DevnetManifest } from "@tollgate/devnet";
+import { existsSync } from "node:fs";
 import { REPO_ROOT, waitFor } from "./helpers.ts";
+
+/** The dApp is served from its build; without one, npm start would build it first (slow): leave it out. */
+const WEB_BUILT = existsSync(join(REPO_ROOT, "web/dist/index.html"));
 
 type Run = { proc: ChildProcess; out: () => string; dir: string; manifestPath: string };
 const runs: Run[] = [];
@@ -74,7 +78,8 @@ describe("npm start", () => {
     const busy = await occupy();
     const port = (busy.address() as AddressInfo).port;
     try {
-      const run = startCli(["--port-base", String(port), "--no-web"]);
+      const run = startCli(["--port-base", String(port), ...(WEB_BUILT ? [] : ["--no-web"])]);
+      if (!WEB_BUILT) process.stdout.write("# dApp checks skipped: web/dist is not built (npm run build:web)\n");
       const m = await ready(run);
       assert.match(run.out(), new RegExp(`port ${port} is busy: chain uses \\d+ instead`));
       assert.notEqual(new URL(m.rpcUrl).port, String(port));
@@ -98,6 +103,15 @@ describe("npm start", () => {
       assert.equal(answer.code, 0, answer.text);
       assert.ok(answer.text.trim().length > 0, "the snippet printed a streamed answer");
 
+      if (WEB_BUILT && m.webUrl) {
+        const page = await fetch(m.webUrl);
+        assert.equal(page.status, 200);
+        assert.match(page.headers.get("content-type") ?? "", /text\/html/);
+        const cfg = (await (await fetch(`${m.webUrl}/tollgate.config.json`)).json()) as { gatewayUrl: string; graphqlUrl: string; contracts: { settlement: string } };
+        assert.equal(cfg.gatewayUrl, m.gatewayUrl, "the dApp talks to this devnet's gateway");
+        assert.equal(cfg.graphqlUrl, m.graphqlUrl);
+        assert.equal(cfg.contracts.settlement.toLowerCase(), m.deployment.contracts.settlement.toLowerCase());
+      }
       for (const u of urls(m)) assert.equal(await refuses(u), false, `${u} is up`);
       run.proc.kill("SIGINT");
       const code = await new Promise<number | null>((resolve) => run.proc.once("exit", (c) => resolve(c)));
