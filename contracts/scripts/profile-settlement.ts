@@ -86,15 +86,33 @@ await networkHelpers.time.increase(EPOCH);
 
 type Step = { op: string; gas: number; gasCost: number; depth: number };
 const CALLS = new Set(["CALL", "STATICCALL", "DELEGATECALL", "CALLCODE"]);
+const STORAGE = new Set(["SLOAD", "SSTORE"]);
 
-/** Gas by "depth:opcode" (calls count only their own overhead: the callee's steps are counted at its depth). */
-async function profile(hash: Hex): Promise<Map<string, number>> {
+/**
+ * Settlement's own steps fall into phases split by its outgoing calls, in code order: ecrecover
+ * (after the entry hashes), the registry's priceWords (after the price slots), priceGrace (before
+ * the settle loop). Depth 2 is the registry answering priceWords.
+ */
+const PHASES = [
+  "checks, entry hashes and encoding check (_authorize)",
+  "signature and price slots (_priceWords)",
+  "between the registry calls",
+  "settle loop: price rule, charge, debit, credit; caps; record",
+];
+
+type Profile = { byOp: Map<string, number>; byPhase: Map<string, number> };
+
+/** Gas by "depth:opcode" and by phase (calls count only their own overhead: the callee's steps are counted at its depth). */
+async function profile(hash: Hex): Promise<Profile> {
   const trace = (await rpc.request({
     method: "debug_traceTransaction",
     params: [hash, { disableMemory: true, disableStack: true, disableStorage: true }],
   })) as { structLogs: Step[] };
-  const out = new Map<string, number>();
+  const byOp = new Map<string, number>();
+  const byPhase = new Map<string, number>();
+  const add = (m: Map<string, number>, k: string, v: number) => m.set(k, (m.get(k) ?? 0) + v);
   const steps = trace.structLogs;
+  let phase = 0;
   for (let i = 0; i < steps.length; i++) {
     const s = steps[i]!;
     let cost = s.gasCost;
@@ -108,25 +126,34 @@ async function profile(hash: Hex): Promise<Map<string, number>> {
       }
       cost = j < steps.length ? s.gas - steps[j]!.gas - calleeUsed : s.gasCost;
     }
-    const key = `${s.depth}:${s.op}`;
-    out.set(key, (out.get(key) ?? 0) + cost);
+    add(byOp, `${s.depth}:${s.op}`, cost);
+    const where = s.depth === 1 ? PHASES[phase] ?? `after call ${phase}` : "registry priceWords (depth 2)";
+    add(byPhase, `${where}${STORAGE.has(s.op) ? " [storage]" : ""}`, cost);
+    if (s.depth === 1 && CALLS.has(s.op)) phase++;
   }
-  return out;
+  return { byOp, byPhase };
 }
 
 const small = await profile(await settle(Array.from({ length: SMALL }, (_, i) => entry(customers[i]!.address, providers[i]!.address, i))));
 const large = await profile(
   await settle(Array.from({ length: LARGE }, (_, i) => entry(customers[SMALL + i]!.address, providers[SMALL + i]!.address, i))),
 );
-const keys = new Set([...small.keys(), ...large.keys()]);
-const rows = [...keys]
-  .map((k) => ({ k, perEntry: ((large.get(k) ?? 0) - (small.get(k) ?? 0)) / (LARGE - SMALL) }))
-  .filter((r) => Math.abs(r.perEntry) >= 0.5)
-  .sort((a, b) => b.perEntry - a.perEntry);
-let total = 0;
-console.log(`gas per additional distinct entry (${SMALL} -> ${LARGE} entries), by call depth and opcode:`);
-for (const r of rows) {
-  total += r.perEntry;
-  console.log(`${r.k.padEnd(20)} ${r.perEntry.toFixed(1).padStart(9)}`);
+
+function perEntry(a: Map<string, number>, b: Map<string, number>, sort: boolean): void {
+  const rows = [...new Set([...a.keys(), ...b.keys()])]
+    .map((k) => ({ k, v: ((b.get(k) ?? 0) - (a.get(k) ?? 0)) / (LARGE - SMALL) }))
+    .filter((r) => Math.abs(r.v) >= 0.5);
+  if (sort) rows.sort((x, y) => y.v - x.v);
+  const width = Math.max(...rows.map((r) => r.k.length));
+  let total = 0;
+  for (const r of rows) {
+    total += r.v;
+    console.log(`  ${r.k.padEnd(width)} ${r.v.toFixed(1).padStart(9)}`);
+  }
+  console.log(`  ${"total".padEnd(width)} ${total.toFixed(1).padStart(9)}`);
 }
-console.log(`${"total".padEnd(20)} ${total.toFixed(1).padStart(9)}`);
+
+console.log(`gas per additional distinct entry (${SMALL} -> ${LARGE} entries), by phase:`);
+perEntry(small.byPhase, large.byPhase, false);
+console.log(`\nby call depth and opcode:`);
+perEntry(small.byOp, large.byOp, true);

@@ -494,6 +494,7 @@ contract Settlement is ISettlement, CustomerEscrow, EIP712 {
         }
     }
 
+    /// @dev Struct hash of an ABI-decoded calldata entry (`openDispute`, `hashEntry`).
     function _hashEntry(UsageEntry calldata entry) private pure returns (bytes32) {
         uint256 e;
         assembly ("memory-safe") {

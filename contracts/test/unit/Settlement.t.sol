@@ -279,8 +279,8 @@ contract SettlementTest is UnitHelpers {
 
     function _orInto(bytes memory data, uint256 pos, uint256 bits) internal pure {
         assembly {
-            let p := add(add(data, 0x20), pos)
-            mstore(p, or(mload(p), bits))
+            let at := add(add(data, 0x20), pos)
+            mstore(at, or(mload(at), bits))
         }
     }
 
@@ -316,7 +316,7 @@ contract SettlementTest is UnitHelpers {
         // word index in the entry and the width of its type: customer, provider, requests,
         // promptTokens, completionTokens, promptPrice, completionPrice (word 2, the model, is bytes32).
         uint8[7] memory words = [0, 1, 3, 4, 5, 6, 7];
-        uint16[7] memory widths = [160, 160, 32, 64, 64, 48, 48];
+        uint16[7] memory widths = [uint16(160), 160, 32, 64, 64, 48, 48];
         for (uint256 k; k < 7; ++k) {
             for (uint256 high; high < 2; ++high) {
                 // the lowest bit above the type, and the top bit of the word
