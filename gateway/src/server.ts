@@ -33,6 +33,7 @@ import { accountRoutes } from "./http/accounts.ts";
 import { workerRoutes } from "./http/workers.ts";
 import { receiptRoutes } from "./http/receipts.ts";
 import { statusRoutes } from "./http/status.ts";
+import { registerCors } from "./http/cors.ts";
 
 export type GatewayOptions = GatewayConfigInput & {
   logger?: Logger;
@@ -152,6 +153,7 @@ export async function buildGateway(options: GatewayOptions): Promise<Gateway> {
     reply.code(status).send({ error: { message, type: status < 500 ? "invalid_request_error" : "server_error", param: null, code: status === 413 ? "body_too_large" : status < 500 ? "invalid_request" : "internal_error" } });
   });
   app.setNotFoundHandler((_req, reply) => reply.code(404).send({ error: { message: "no such route", type: "not_found_error", param: null, code: "not_found" } }));
+  await registerCors(app, config.corsOrigins);
   await app.register(openaiRoutes(ctx));
   await app.register(accountRoutes(ctx));
   await app.register(workerRoutes(ctx));

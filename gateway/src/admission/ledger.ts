@@ -25,6 +25,8 @@ export interface Ledger {
    */
   update(customer: string, available: bigint, debt: bigint, settled: bigint, block: bigint): Promise<void>;
   state(customer: string): Promise<LedgerState | null>;
+  /** The customer's row, loaded from the database first if this ledger has not seen them yet. */
+  snapshot(customer: string): Promise<LedgerState>;
 }
 
 export class MemoryLedger implements Ledger {
@@ -81,6 +83,10 @@ export class MemoryLedger implements Ledger {
 
   async state(customer: string): Promise<LedgerState | null> {
     return this.rows.get(customer) ?? null;
+  }
+
+  async snapshot(customer: string): Promise<LedgerState> {
+    return { ...(await this.row(customer)) };
   }
 }
 
@@ -152,5 +158,13 @@ export class RedisLedger implements Ledger {
     const v = await this.redis.hmget(this.key(customer), "a", "d", "s", "r", "b");
     if (v[0] === null) return null;
     return { available: BigInt(v[0]!), debt: BigInt(v[1]!), spent: BigInt(v[2]!), reserved: BigInt(v[3]!), block: BigInt(v[4] ?? "-1") };
+  }
+
+  async snapshot(customer: string): Promise<LedgerState> {
+    const hit = await this.state(customer);
+    if (hit) return hit;
+    const v = await this.init(customer);
+    await this.redis.eval(INIT, 1, this.key(customer), v.available.toString(), v.debt.toString(), v.spent.toString(), v.block.toString());
+    return (await this.state(customer))!;
   }
 }
