@@ -61,6 +61,8 @@ export const configSchema = z.object({
   rpcTimeoutMs: int(100, 60_000).default(5_000),
   upstreamFirstTokenTimeoutMs: int(100, 600_000).default(60_000),
   requestTimeoutMs: int(1000, 3_600_000).default(600_000),
+  /** While a stream waits for its first token, an SSE comment this often (so proxies keep it open). */
+  sseKeepAliveMs: int(100, 600_000).default(15_000),
   /**
    * Origins allowed to call the dApp's routes from a browser: a comma-separated list of origins
    * (`https://app.example`), or `*` for any. Default: none (no CORS headers at all).
@@ -109,6 +111,7 @@ export const ENV_NAMES: Record<keyof GatewayConfig, string> = {
   rpcTimeoutMs: "TOLLGATE_RPC_TIMEOUT_MS",
   upstreamFirstTokenTimeoutMs: "TOLLGATE_FIRST_TOKEN_TIMEOUT_MS",
   requestTimeoutMs: "TOLLGATE_REQUEST_TIMEOUT_MS",
+  sseKeepAliveMs: "TOLLGATE_SSE_KEEPALIVE_MS",
   corsOrigins: "TOLLGATE_CORS_ORIGINS",
   logLevel: "LOG_LEVEL",
 };

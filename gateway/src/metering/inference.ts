@@ -205,6 +205,36 @@ export async function handleInference(ctx: Ctx, kind: Kind, req: FastifyRequest,
     }
   });
 
+  // A slow first token on a stream: after TOLLGATE_SSE_KEEPALIVE_MS the 200 and the SSE headers go
+  // out and an SSE comment follows every interval, so proxies do not cut an idle connection. From
+  // then on a failure before the first token is reported as an SSE error event.
+  let streamHeadersSent = false;
+  const sendStreamHeaders = () => {
+    if (streamHeadersSent) return;
+    streamHeadersSent = true;
+    reply.hijack();
+    reply.raw.writeHead(200, {
+      "content-type": "text/event-stream; charset=utf-8",
+      "cache-control": "no-cache",
+      connection: "keep-alive",
+      "x-request-id": requestId,
+      "x-tollgate-receipt-id": rid,
+      "x-tollgate-overhead-ms": ((dispatchedAt || performance.now()) - t0).toFixed(3),
+    });
+  };
+  let keepAlive: NodeJS.Timeout | null = null;
+  const stopKeepAlive = () => {
+    if (keepAlive) clearInterval(keepAlive);
+    keepAlive = null;
+  };
+  if (body.stream === true) {
+    keepAlive = setInterval(() => {
+      if (clientGone || finished) return stopKeepAlive();
+      sendStreamHeaders();
+      reply.raw.write(": keep-alive\n\n");
+    }, ctx.config.sseKeepAliveMs);
+  }
+
   const triedWorkers = new Set<string>();
   const triedProviders = new Set<string>();
   let chosen: Candidate | null = null;
@@ -305,13 +335,20 @@ export async function handleInference(ctx: Ctx, kind: Kind, req: FastifyRequest,
 
   if (!chosen || !res) {
     finished = true;
+    stopKeepAlive();
     if (lastCandidate) {
       const zero = { prompt: 0, completion: 0, cached: 0, reasoning: 0, source: null };
       await ctx.receipts.write(makeReceipt(lastCandidate, zero, RECEIPT_STATUS.error, 0, performance.now() - t0, null)).catch((err) => ctx.log.error({ err }, "receipt write failed"));
     }
     await settleReservation(0n);
     if (clientGone) return;
-    return fail(clientError ?? unavailable("no provider could serve this request; try again", "upstream_unavailable"));
+    const e = clientError ?? unavailable("no provider could serve this request; try again", "upstream_unavailable");
+    if (streamHeadersSent) {
+      ctx.metrics.requests.inc({ endpoint: kind, status: String(e.status) });
+      reply.raw.end(`data: ${JSON.stringify(e.body())}\n\n`);
+      return;
+    }
+    return fail(e);
   }
 
   const c = chosen;
@@ -359,18 +396,22 @@ export async function handleInference(ctx: Ctx, kind: Kind, req: FastifyRequest,
     return;
   }
 
-  // Streamed: headers now (the worker sends its own only when the first token is ready).
-  reply.hijack();
+  // Streamed: headers now (the worker sends its own only when the first token is ready), unless a
+  // slow first token already made the keep-alive send them.
   const raw = reply.raw;
   const preDispatch = dispatchedAt - t0;
-  raw.writeHead(200, {
-    "content-type": "text/event-stream; charset=utf-8",
-    "cache-control": "no-cache",
-    connection: "keep-alive",
-    "x-request-id": requestId,
-    "x-tollgate-receipt-id": rid,
-    "x-tollgate-overhead-ms": (preDispatch + (performance.now() - upstreamHeadersAt)).toFixed(3),
-  });
+  if (!streamHeadersSent) {
+    streamHeadersSent = true;
+    reply.hijack();
+    raw.writeHead(200, {
+      "content-type": "text/event-stream; charset=utf-8",
+      "cache-control": "no-cache",
+      connection: "keep-alive",
+      "x-request-id": requestId,
+      "x-tollgate-receipt-id": rid,
+      "x-tollgate-overhead-ms": (preDispatch + (performance.now() - upstreamHeadersAt)).toFixed(3),
+    });
+  }
   let ttft = -1;
   let buffer = "";
   let done = false;
@@ -432,7 +473,10 @@ export async function handleInference(ctx: Ctx, kind: Kind, req: FastifyRequest,
   await new Promise<void>((resolve) => {
     const body = res.body;
     body.on("data", (chunk: Buffer) => {
-      if (ttft < 0) ttft = performance.now() - t0;
+      if (ttft < 0) {
+        ttft = performance.now() - t0;
+        stopKeepAlive();
+      }
       buffer += decoder.write(chunk);
       let from = 0;
       let out = "";
@@ -456,6 +500,7 @@ export async function handleInference(ctx: Ctx, kind: Kind, req: FastifyRequest,
     const out = onEvent(buffer.trim());
     if (out.length > 0 && !clientGone) raw.write(out);
   }
+  stopKeepAlive();
   c.w.inFlight--;
   const status = clientGone ? RECEIPT_STATUS.cancelled : done && !upstreamError ? RECEIPT_STATUS.ok : RECEIPT_STATUS.partial;
   const text = streamedText();
