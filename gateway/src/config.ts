@@ -61,6 +61,8 @@ export const configSchema = z.object({
   rpcTimeoutMs: int(100, 60_000).default(5_000),
   upstreamFirstTokenTimeoutMs: int(100, 600_000).default(60_000),
   requestTimeoutMs: int(1000, 3_600_000).default(600_000),
+  /** Lease of a request's Redis holds (reservation, concurrency slot), renewed every quarter lease while it lives. */
+  leaseSec: int(1, 3600).default(60),
   /** While a stream waits for its first token, an SSE comment this often (so proxies keep it open). */
   sseKeepAliveMs: int(100, 600_000).default(15_000),
   /**
@@ -112,6 +114,7 @@ export const ENV_NAMES: Record<keyof GatewayConfig, string> = {
   upstreamFirstTokenTimeoutMs: "TOLLGATE_FIRST_TOKEN_TIMEOUT_MS",
   requestTimeoutMs: "TOLLGATE_REQUEST_TIMEOUT_MS",
   sseKeepAliveMs: "TOLLGATE_SSE_KEEPALIVE_MS",
+  leaseSec: "TOLLGATE_LEASE_SEC",
   corsOrigins: "TOLLGATE_CORS_ORIGINS",
   logLevel: "LOG_LEVEL",
 };

@@ -14,7 +14,8 @@ import { Siwe } from "./auth/siwe.ts";
 import { MemoryLedger, RedisLedger, type Ledger, type LedgerInit } from "./admission/ledger.ts";
 import { MemoryRateLimiter, RedisRateLimiter, type RateLimiter } from "./admission/limits.ts";
 import { DEFAULT_TIERS, type Tier, type Tiers } from "./admission/tiers.ts";
-import { DailySpend } from "./admission/daily-spend.ts";
+import { MemoryDailySpend, RedisDailySpend, type DailySpend } from "./admission/daily-spend.ts";
+import { LeaseKeeper } from "./admission/leases.ts";
 import { WorkerRegistry } from "./routing/registry.ts";
 import { ProviderReads } from "./routing/chain-reads.ts";
 import { createWorkerDispatcher } from "./routing/ssrf.ts";
@@ -88,8 +89,11 @@ export async function buildGateway(options: GatewayOptions): Promise<Gateway> {
       );
       return { available: big(c[0]?.available), debt: big(c[0]?.debt), spent: big(s[0]?.s), block: cur[0] ? big(cur[0].block) : -1n };
     });
-  const ledger: Ledger = redis ? new RedisLedger(redis, config.redisPrefix, ledgerInit) : new MemoryLedger(ledgerInit);
-  const limiter: RateLimiter = redis ? new RedisRateLimiter(redis, config.redisPrefix) : new MemoryRateLimiter();
+  // What a request holds in Redis is leased: a crashed replica's holds lapse within one lease.
+  const leases = redis ? new LeaseKeeper(redis, config.leaseSec * 1000, log) : null;
+  const ledger: Ledger = redis && leases ? new RedisLedger(redis, config.redisPrefix, ledgerInit, leases) : new MemoryLedger(ledgerInit);
+  const limiter: RateLimiter = redis && leases ? new RedisRateLimiter(redis, config.redisPrefix, leases) : new MemoryRateLimiter();
+  const dailySpend: DailySpend = redis && leases ? new RedisDailySpend(db, redis, config.redisPrefix, leases) : new MemoryDailySpend(db);
   const tiers: Tiers = { ...DEFAULT_TIERS, ...tierOverrides };
   const tierCache = new Map<string, { tier: Tier; until: number }>();
   const tierOf = async (account: string): Promise<Tier> => {
@@ -128,7 +132,7 @@ export async function buildGateway(options: GatewayOptions): Promise<Gateway> {
     receipts: new ReceiptWriter(db),
     metrics: createMetrics(),
     sli: new Sli(),
-    dailySpend: new DailySpend(db),
+    dailySpend,
     publicClient,
     walletClient,
     signer,
@@ -247,6 +251,7 @@ export async function buildGateway(options: GatewayOptions): Promise<Gateway> {
       if (closed) return;
       closed = true;
       for (const t of timers) clearInterval(t);
+      leases?.stop();
       prober.stop();
       sla.stop();
       await follower.stop();

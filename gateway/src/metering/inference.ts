@@ -179,8 +179,9 @@ export async function handleInference(ctx: Ctx, kind: Kind, req: FastifyRequest,
         : paymentRequired(`balance too low for this request's maximum cost (${reserved} USDC base units); deposit more or lower max_tokens`),
     );
   }
-  if (key.dailyCap !== null && !(await ctx.dailySpend.reserve(key.id, key.dailyCap, reserved))) {
-    await ctx.ledger.commit(customer, reserved, 0n);
+  const dailyHold = key.dailyCap === null ? null : await ctx.dailySpend.reserve(key.id, key.dailyCap, reserved);
+  if (key.dailyCap !== null && dailyHold === null) {
+    await ctx.ledger.commit(customer, reserved, 0n, held.hold);
     limit.release();
     return fail(paymentRequired("this API key reached its daily spend cap", "daily_cap_reached"));
   }
@@ -295,8 +296,8 @@ export async function handleInference(ctx: Ctx, kind: Kind, req: FastifyRequest,
   }
 
   const settleReservation = async (actual: bigint) => {
-    await ctx.ledger.commit(customer, reserved, actual);
-    if (key.dailyCap !== null) await ctx.dailySpend.commit(key.id, reserved, actual);
+    await ctx.ledger.commit(customer, reserved, actual, held.hold);
+    if (dailyHold !== null) await ctx.dailySpend.commit(key.id, reserved, actual, dailyHold);
     limit.release();
   };
 
