@@ -20,6 +20,7 @@ import { WorkerRegistry } from "./routing/registry.ts";
 import { ProviderReads } from "./routing/chain-reads.ts";
 import { createWorkerDispatcher } from "./routing/ssrf.ts";
 import { Prober } from "./routing/probes.ts";
+import { ProviderEvents } from "./routing/provider-events.ts";
 import { ReceiptWriter } from "./metering/receipts.ts";
 import { createMetrics } from "./http/metrics.ts";
 import { Sli } from "./settlement/sli.ts";
@@ -59,6 +60,8 @@ export type Gateway = {
 };
 
 const LEADER_LOCK = 7264002;
+/** Full re-read of provider state; events keep it current in between. */
+const PROVIDER_REFRESH_MS = 300_000;
 
 export async function buildGateway(options: GatewayOptions): Promise<Gateway> {
   const { logger, tiers: tierOverrides, onBatchStage, manualLoops, ...input } = options;
@@ -169,6 +172,7 @@ export async function buildGateway(options: GatewayOptions): Promise<Gateway> {
   const prober = new Prober(ctx);
   const sla = new SlaReporter(ctx);
   const timers: NodeJS.Timeout[] = [];
+  const providerEvents = new ProviderEvents({ client: publicClient, registryAddress: config.registry, stakingAddress: config.staking, reads, workers: registry, log, pollMs: config.chainPollMs });
 
   // Routing reads only cached chain state: refresh provider status and prices in the background.
   const refreshProviders = async () => {
@@ -211,7 +215,9 @@ export async function buildGateway(options: GatewayOptions): Promise<Gateway> {
       sla.start();
     }
     prober.start();
-    timers.push(setInterval(() => void refreshProviders(), 15_000));
+    await providerEvents.start().catch((err: Error) => log.warn({ err: err.message }, "provider events: could not start; the slow refresh still runs"));
+    // Safety net behind the events (a missed log, an RPC that dropped a range): a full re-read.
+    timers.push(setInterval(() => void refreshProviders(), PROVIDER_REFRESH_MS));
     timers.push(
       setInterval(() => {
         void registry.sync().then(fillMissingReads).catch(() => {});
@@ -254,6 +260,7 @@ export async function buildGateway(options: GatewayOptions): Promise<Gateway> {
       leases?.stop();
       prober.stop();
       sla.stop();
+      await providerEvents.stop();
       await follower.stop();
       await poster.stop();
       await app.close();
