@@ -8,7 +8,7 @@ import OpenAI from "openai";
 import type { Hex } from "viem";
 import { entryCharge, receiptLeafHash, settlementAbi, testUsdcAbi, verifyReceiptProof, type Receipt } from "@tollgate/protocol";
 import { GATEWAY_ID, MODEL, freePort, freshDataDir, loginAndCreateKey, removeDir, startEnv, startGateway, startRig, stopRig, waitFor, type Env, type WorkerRig } from "./helpers/stack.ts";
-import { available } from "./helpers/chain.ts";
+import { available, fundCustomer } from "./helpers/chain.ts";
 import type { Gateway } from "../src/server.ts";
 import { parseEntries } from "../src/settlement/follower.ts";
 
@@ -156,6 +156,38 @@ describe("batch posting", () => {
       assert.equal(Number(skipped[0]!.reason), 2, "insufficient balance");
       const client = new OpenAI({ baseURL: `${url}/v1`, apiKey: key, maxRetries: 0 });
       await assert.rejects(client.chat.completions.create({ model: MODEL, messages: [{ role: "user", content: "more" }], max_tokens: 5 }), (e: unknown) => e instanceof OpenAI.APIError && e.status === 402 && e.code === "outstanding_debt");
+    } finally {
+      await gw.close();
+    }
+  });
+
+  it("a customer with debt who tops up is unblocked at once, and the next batch charges the skipped usage", async () => {
+    const { gw, url } = await open({});
+    try {
+      await waitFor(() => gw.ctx.registry.all().some((w) => gw.ctx.registry.alive(w)), 5_000, "worker registered");
+      const c = env.customer.account.address;
+      const owed = await gw.ctx.db.query(`SELECT amount FROM skipped_entries WHERE reason = 2`);
+      const debt = BigInt(String(owed[0]!.amount));
+      assert.ok(debt > 0n, "the previous test left a debt");
+      await fundCustomer(env.contracts, env.deployer, env.customer, env.chain.publicClient, 5_000_000n);
+      await gw.follower.syncOnce();
+      const s = await gw.ctx.ledger.snapshot(c.toLowerCase());
+      assert.equal(s.debt, 0n, "the debt left the blocking bucket");
+      assert.ok(s.spent >= debt, "and waits, as unsettled spend, for the next batch");
+      const client = new OpenAI({ baseURL: `${url}/v1`, apiKey: key, maxRetries: 0 });
+      await client.chat.completions.create({ model: MODEL, messages: [{ role: "user", content: "paid up" }], max_tokens: 5 });
+      const before = await available(env.contracts, env.chain.publicClient, c);
+      const id = await nextBatchId();
+      await gw.poster.tick(true);
+      await settledAll(gw);
+      const entries = parseEntries((await gw.ctx.db.query(`SELECT entries FROM batches WHERE id = $1`, [id.toString()]))[0]!.entries);
+      const charged = entries.reduce((sum, e) => sum + entryCharge(e), 0n);
+      assert.equal(before - (await available(env.contracts, env.chain.publicClient, c)), charged, "the customer paid the batch");
+      assert.ok(charged >= debt, "which includes the usage skipped before");
+      assert.equal((await gw.ctx.db.query(`SELECT * FROM skipped_entries`)).length, 1, "nothing skipped this time");
+      const after = await gw.ctx.ledger.snapshot(c.toLowerCase());
+      assert.equal(after.debt, 0n);
+      assert.equal(after.spent, 0n, "everything settled");
     } finally {
       await gw.close();
     }

@@ -175,7 +175,7 @@ export async function handleInference(ctx: Ctx, kind: Kind, req: FastifyRequest,
     limit.release();
     return fail(
       held.reason === "debt"
-        ? paymentRequired("unpaid usage from a skipped settlement entry blocks new requests; deposit and contact support", "outstanding_debt")
+        ? paymentRequired("unpaid usage from a settlement entry skipped for lack of balance blocks new requests; deposit at least the `debt` of GET /v1/account and it is charged in the next batch", "outstanding_debt")
         : paymentRequired(`balance too low for this request's maximum cost (${reserved} USDC base units); deposit more or lower max_tokens`),
     );
   }

@@ -100,4 +100,6 @@ export const SCHEMA = [
     tx_hash text,
     PRIMARY KEY (provider, tier, window_start)
   )`,
+  // A skipped entry's receipts go back to the next batch once the customer can pay (see follower.ts).
+  `ALTER TABLE skipped_entries ADD COLUMN IF NOT EXISTS requeued_block bigint`,
 ];
