@@ -62,6 +62,7 @@ export type Gateway = {
 const LEADER_LOCK = 7264002;
 /** Full re-read of provider state; events keep it current in between. */
 const PROVIDER_REFRESH_MS = 300_000;
+const SLI_FLUSH_MS = 5_000;
 
 export async function buildGateway(options: GatewayOptions): Promise<Gateway> {
   const { logger, tiers: tierOverrides, onBatchStage, manualLoops, ...input } = options;
@@ -171,6 +172,7 @@ export async function buildGateway(options: GatewayOptions): Promise<Gateway> {
   const poster = new BatchPoster(ctx, onBatchStage);
   const prober = new Prober(ctx);
   const sla = new SlaReporter(ctx);
+  await sla.windowStart(); // the first start opens the first SLA window
   const timers: NodeJS.Timeout[] = [];
   const providerEvents = new ProviderEvents({ client: publicClient, registryAddress: config.registry, stakingAddress: config.staking, reads, workers: registry, log, pollMs: config.chainPollMs });
 
@@ -216,6 +218,8 @@ export async function buildGateway(options: GatewayOptions): Promise<Gateway> {
     }
     prober.start();
     await providerEvents.start().catch((err: Error) => log.warn({ err: err.message }, "provider events: could not start; the slow refresh still runs"));
+    // SLIs go to the database every few seconds (the SLA window outlives this process).
+    timers.push(setInterval(() => void ctx.sli.flush(db).catch((err: Error) => log.warn({ err: err.message }, "SLI flush failed")), SLI_FLUSH_MS));
     // Safety net behind the events (a missed log, an RPC that dropped a range): a full re-read.
     timers.push(setInterval(() => void refreshProviders(), PROVIDER_REFRESH_MS));
     timers.push(
@@ -265,6 +269,7 @@ export async function buildGateway(options: GatewayOptions): Promise<Gateway> {
       await poster.stop();
       await app.close();
       await ctx.receipts.idle();
+      await ctx.sli.flush(db).catch((err: Error) => log.warn({ err: err.message }, "SLI flush failed at shutdown"));
       await ctx.dispatcher.close().catch(() => {});
       redis?.disconnect();
       await db.close();
