@@ -227,7 +227,8 @@ async function launch(
     TOLLGATE_PROBE_INTERVAL_MS: String(o.probeIntervalMs),
     TOLLGATE_SLA_WINDOW_SEC: String(o.slaWindowSec),
     TOLLGATE_FIRST_TOKEN_TIMEOUT_MS: "10000",
-    TOLLGATE_CORS_ORIGINS: webUrl ?? undefined,
+    // The dApp's origin, whichever name the browser uses for this machine.
+    TOLLGATE_CORS_ORIGINS: webUrl ? `${webUrl},${webUrl.replace("127.0.0.1", "localhost")}` : undefined,
     LOG_LEVEL: "info",
   });
   const startGateway = (i: number) =>
