@@ -1,0 +1,26 @@
+import { RequireWallet } from "../components/Wallet.tsx";
+import { SessionProvider } from "../components/Session.tsx";
+import { BalanceBuckets } from "./customer/Balance.tsx";
+import { TopUp } from "./customer/TopUp.tsx";
+import { Withdraw } from "./customer/Withdraw.tsx";
+import { Keys } from "./customer/Keys.tsx";
+import { Usage } from "./customer/Usage.tsx";
+
+export default function CustomerPage() {
+  return (
+    <>
+      <h1>Customer</h1>
+      <RequireWallet>
+        <SessionProvider>
+          <BalanceBuckets />
+          <div className="grid">
+            <TopUp />
+            <Withdraw />
+          </div>
+          <Keys />
+          <Usage />
+        </SessionProvider>
+      </RequireWallet>
+    </>
+  );
+}

@@ -1,0 +1,30 @@
+import { RequireWallet } from "../components/Wallet.tsx";
+import { Register, useRegistered } from "./provider/Register.tsx";
+import { Models } from "./provider/Models.tsx";
+import { Workers } from "./provider/Workers.tsx";
+import { Stake } from "./provider/Stake.tsx";
+import { Earnings } from "./provider/Earnings.tsx";
+import { Sla } from "./provider/Sla.tsx";
+
+function ProviderSections() {
+  const registered = !!useRegistered();
+  return (
+    <>
+      <Register />
+      <Models enabled={registered} />
+      <Stake enabled={registered} />
+      <Earnings />
+      <Workers enabled={registered} />
+      <Sla />
+    </>
+  );
+}
+
+export default function ProviderPage() {
+  return (
+    <>
+      <h1>Provider</h1>
+      <RequireWallet><ProviderSections /></RequireWallet>
+    </>
+  );
+}
