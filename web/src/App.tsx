@@ -1,26 +1,24 @@
-import { lazy, Suspense, useMemo } from "react";
-import { WagmiProvider } from "wagmi";
-import { QueryClient, QueryClientProvider } from "@tanstack/react-query";
+import { lazy, Suspense } from "react";
 import type { AppConfig } from "./config.ts";
-import { wagmiConfigFor } from "./chain/wagmi.ts";
 import { ConfigContext } from "./lib/config-context.tsx";
 import { Link, usePath } from "./lib/router.tsx";
-import { WalletButton } from "./components/Wallet.tsx";
+import HomePage from "./pages/Home.tsx";
 
-// Code-split per route: a visitor downloads only the page they open.
+// Code-split per route: a visitor downloads only the page they open. The start page is in the
+// initial chunk (it is small and is what a first visit renders); wagmi comes with the pages that use it.
 const pages = {
-  home: lazy(() => import("./pages/Home.tsx")),
   customer: lazy(() => import("./pages/Customer.tsx")),
   provider: lazy(() => import("./pages/Provider.tsx")),
   auditor: lazy(() => import("./pages/Auditor.tsx")),
   status: lazy(() => import("./pages/Status.tsx")),
   help: lazy(() => import("./pages/Help.tsx")),
 };
+const WalletArea = lazy(() => import("./components/WalletArea.tsx"));
 
 function pageFor(path: string) {
+  if (path === "/") return HomePage;
   const first = path.split("/")[1] ?? "";
-  if (first in pages && first !== "home") return pages[first as keyof typeof pages];
-  return path === "/" ? pages.home : null;
+  return first in pages ? pages[first as keyof typeof pages] : null;
 }
 
 export function Shell() {
@@ -37,7 +35,9 @@ export function Shell() {
           <Link to="/status">Status</Link>
           <Link to="/help">Help</Link>
         </nav>
-        <WalletButton />
+        <Suspense fallback={<span className="muted">wallet…</span>}>
+          <WalletArea />
+        </Suspense>
       </header>
       <main>
         <Suspense fallback={<p className="muted">Loading…</p>}>
@@ -49,15 +49,9 @@ export function Shell() {
 }
 
 export function Root({ config }: { config: AppConfig }) {
-  const wagmi = useMemo(() => wagmiConfigFor(config), [config]);
-  const queryClient = useMemo(() => new QueryClient({ defaultOptions: { queries: { retry: 1, refetchOnWindowFocus: false } } }), []);
   return (
     <ConfigContext.Provider value={config}>
-      <WagmiProvider config={wagmi}>
-        <QueryClientProvider client={queryClient}>
-          <Shell />
-        </QueryClientProvider>
-      </WagmiProvider>
+      <Shell />
     </ConfigContext.Provider>
   );
 }

@@ -2,15 +2,16 @@
  * The dApp's run-time configuration: one build serves devnet, Base Sepolia and Base, so addresses
  * and URLs are read from /tollgate.config.json at start and validated before anything uses them.
  */
-import { z } from "zod";
+// zod/mini: the same validation without pulling full zod into the initial chunk.
+import * as z from "zod/mini";
 
-const address = z.string().regex(/^0x[0-9a-fA-F]{40}$/, "must be a 0x-prefixed 20-byte address") as unknown as z.ZodType<`0x${string}`>;
-const url = z.string().url();
+const address = z.string().check(z.regex(/^0x[0-9a-fA-F]{40}$/, "must be a 0x-prefixed 20-byte address")) as unknown as z.ZodMiniType<`0x${string}`>;
+const url = z.url();
 
 export const appConfigSchema = z.object({
-  chainId: z.number().int().positive(),
+  chainId: z.int().check(z.positive()),
   rpcUrl: url,
-  chainName: z.string().min(1),
+  chainName: z.string().check(z.minLength(1)),
   contracts: z.object({
     usdc: address,
     accessManager: address,
@@ -21,7 +22,7 @@ export const appConfigSchema = z.object({
   }),
   gatewayUrl: url,
   graphqlUrl: url,
-  explorerUrl: url.nullable(),
+  explorerUrl: z.nullable(url),
 });
 export type AppConfig = z.infer<typeof appConfigSchema>;
 

@@ -1,3 +1,4 @@
+import { Web3 } from "../web3.tsx";
 import { useState } from "react";
 import { usePath } from "../lib/router.tsx";
 import { Batches } from "./auditor/Batches.tsx";
@@ -8,7 +9,7 @@ import { VerifyReceiptForm } from "../components/VerifyReceipt.tsx";
 
 const TABS = { batches: "Batches", providers: "Providers", disputes: "Disputes and slashes" } as const;
 
-export default function AuditorPage() {
+function AuditorPageContent() {
   const path = usePath();
   const m = /^\/auditor\/batch\/(\d+)\/(\d+)$/.exec(path);
   const [tab, setTab] = useState<keyof typeof TABS>("batches");
@@ -28,4 +29,8 @@ export default function AuditorPage() {
       <section><h2>Verify any receipt</h2><VerifyReceiptForm /></section>
     </>
   );
+}
+
+export default function AuditorPage() {
+  return <Web3><AuditorPageContent /></Web3>;
 }

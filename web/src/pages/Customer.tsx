@@ -1,3 +1,4 @@
+import { Web3 } from "../web3.tsx";
 import { RequireWallet } from "../components/Wallet.tsx";
 import { SessionProvider } from "../components/Session.tsx";
 import { BalanceBuckets } from "./customer/Balance.tsx";
@@ -6,7 +7,7 @@ import { Withdraw } from "./customer/Withdraw.tsx";
 import { Keys } from "./customer/Keys.tsx";
 import { Usage } from "./customer/Usage.tsx";
 
-export default function CustomerPage() {
+function CustomerPageContent() {
   return (
     <>
       <h1>Customer</h1>
@@ -23,4 +24,8 @@ export default function CustomerPage() {
       </RequireWallet>
     </>
   );
+}
+
+export default function CustomerPage() {
+  return <Web3><CustomerPageContent /></Web3>;
 }

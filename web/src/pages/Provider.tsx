@@ -1,3 +1,4 @@
+import { Web3 } from "../web3.tsx";
 import { RequireWallet } from "../components/Wallet.tsx";
 import { Register, useRegistered } from "./provider/Register.tsx";
 import { Models } from "./provider/Models.tsx";
@@ -20,11 +21,15 @@ function ProviderSections() {
   );
 }
 
-export default function ProviderPage() {
+function ProviderPageContent() {
   return (
     <>
       <h1>Provider</h1>
       <RequireWallet><ProviderSections /></RequireWallet>
     </>
   );
+}
+
+export default function ProviderPage() {
+  return <Web3><ProviderPageContent /></Web3>;
 }

@@ -2,6 +2,7 @@
  * Service status: live per-provider availability and p95 TTFT sampled from the gateway while the
  * page is open, per-model worker health, and the on-chain SLA history of every provider.
  */
+import { Web3 } from "../web3.tsx";
 import { useEffect, useState } from "react";
 import { useQuery } from "@tanstack/react-query";
 import { useAppConfig } from "../lib/config-context.tsx";
@@ -28,7 +29,7 @@ export function seriesBy<T>(rows: T[], key: (r: T) => string, x: (r: T) => numbe
   return [...groups.entries()].map(([name, points], i) => ({ name: name.length > 12 ? `${name.slice(0, 8)}…` : name, color: COLORS[i % COLORS.length]!, points: points.sort((a, b) => a.x - b.x) }));
 }
 
-export default function StatusPage() {
+function StatusPageContent() {
   const cfg = useAppConfig();
   const live = useQuery({ queryKey: ["gw-status"], queryFn: () => gateway.status(cfg.gatewayUrl), refetchInterval: 5_000 });
   const [samples, setSamples] = useState<Sample[]>([]);
@@ -96,4 +97,8 @@ function ModelTable({ status }: { status: GatewayStatus }) {
       </tbody>
     </table>
   );
+}
+
+export default function StatusPage() {
+  return <Web3><StatusPageContent /></Web3>;
 }

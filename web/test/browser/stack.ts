@@ -1,0 +1,175 @@
+/**
+ * What the browser tests run against: anvil with the real contracts (dispute window 60 s so a test
+ * can see earnings vest), the real gateway (PGlite in memory, 1 s batch epochs), the dApp served by
+ * serveWeb(), and helpers to fund accounts and start a provider's worker (real worker agent in front
+ * of the simulated GPU runtime). Until the devnet orchestration is merged this is the whole network.
+ */
+import { createServer, request as httpRequest, type Server } from "node:http";
+import type { AddressInfo } from "node:net";
+import { createPublicClient, createWalletClient, http, type Abi, type Address, type Hex, type PublicClient } from "viem";
+import { privateKeyToAccount } from "viem/accounts";
+import { pino } from "pino";
+import { settlementAbi, testUsdcAbi } from "@tollgate/protocol";
+import { ANVIL_KEYS, deployProtocol, localChain, startAnvil, type Anvil } from "@tollgate/protocol/devnet";
+import { buildGateway, type Gateway } from "@tollgate/gateway";
+import { parseModelSpecs, startWorker, type WorkerHandle } from "@tollgate/worker";
+import { startSimulator, type SimulatorHandle } from "@tollgate/worker/simulator";
+import { serveWeb, type WebServer } from "../../scripts/serve.ts";
+import type { AppConfig } from "../../src/config.ts";
+
+export { ANVIL_KEYS };
+export const MODEL = "sim-llama-3.1-8b-instruct";
+export const GATEWAY_ID = 1;
+export const DISPUTE_WINDOW = 60;
+
+export type Stack = {
+  anvil: Anvil;
+  publicClient: PublicClient;
+  config: AppConfig;
+  gatewayUrl: string;
+  webUrl: string;
+  mint(to: Address, amount: bigint): Promise<void>;
+  escrowOf(customer: Address): Promise<bigint>;
+  startProviderWorker(provider: Address, workerKey: Hex): Promise<void>;
+  timeTravel(seconds: number): Promise<void>;
+  stop(): Promise<void>;
+};
+
+function freePort(): Promise<number> {
+  return new Promise((ok, fail) => {
+    const s = createServer();
+    s.once("error", fail);
+    s.listen(0, "127.0.0.1", () => {
+      const { port } = s.address() as AddressInfo;
+      s.close(() => ok(port));
+    });
+  });
+}
+
+/** Does the gateway answer a CORS preflight from the dApp's origin? */
+async function corsAllowed(gatewayUrl: string, origin: string): Promise<boolean> {
+  const res = await fetch(`${gatewayUrl}/v1/auth/nonce`, { method: "OPTIONS", headers: { origin, "access-control-request-method": "POST", "access-control-request-headers": "authorization,content-type" } }).catch(() => null);
+  return !!res?.headers.get("access-control-allow-origin");
+}
+
+/**
+ * Stand-in for the gateway's CORS (TOLLGATE_CORS_ORIGINS, merged in parallel): a pass-through proxy
+ * that adds the headers for the dApp's origin. Used only when the gateway does not answer CORS itself.
+ */
+async function corsProxy(target: string, origin: string): Promise<{ url: string; server: Server }> {
+  const t = new URL(target);
+  const cors = { "access-control-allow-origin": origin, "access-control-allow-headers": "authorization, content-type", "access-control-allow-methods": "GET, POST, DELETE, OPTIONS", "access-control-expose-headers": "x-request-id, x-tollgate-receipt-id" };
+  const server = createServer((req, res) => {
+    if (req.method === "OPTIONS") return void res.writeHead(204, cors).end();
+    const up = httpRequest({ host: t.hostname, port: t.port, path: req.url, method: req.method, headers: { ...req.headers, host: t.host } }, (r) => {
+      res.writeHead(r.statusCode ?? 502, { ...r.headers, ...cors });
+      r.pipe(res);
+    });
+    up.on("error", () => res.writeHead(502).end());
+    req.pipe(up);
+  });
+  await new Promise<void>((ok) => server.listen(0, "127.0.0.1", ok));
+  return { url: `http://127.0.0.1:${(server.address() as AddressInfo).port}`, server };
+}
+
+export async function startStack(): Promise<Stack> {
+  const silent = pino({ level: "silent" });
+  const anvil = await startAnvil();
+  const chain = localChain(anvil.url, anvil.chainId);
+  const publicClient = createPublicClient({ chain, transport: http(anvil.url), pollingInterval: 100 }) as PublicClient;
+  const deployerAccount = privateKeyToAccount(ANVIL_KEYS[0]!);
+  const deployer = createWalletClient({ chain, transport: http(anvil.url), account: deployerAccount });
+  const d = await deployProtocol(deployer, publicClient, { disputeWindowSeconds: DISPUTE_WINDOW });
+  const c = d.contracts;
+  const write = async (address: Address, abi: Abi, functionName: string, args: unknown[]) => {
+    const hash = await deployer.writeContract({ address, abi, functionName, args, chain, account: deployerAccount } as never);
+    const r = await publicClient.waitForTransactionReceipt({ hash });
+    if (r.status !== "success") throw new Error(`${functionName} reverted`);
+  };
+  const signerKey = ANVIL_KEYS[1]!;
+  await write(c.settlement, settlementAbi as Abi, "setGatewaySigner", [GATEWAY_ID, privateKeyToAccount(signerKey).address]);
+
+  const webPort = await freePort();
+  const webOrigin = `http://127.0.0.1:${webPort}`;
+  const gw: Gateway = await buildGateway({
+    host: "127.0.0.1",
+    port: 0,
+    publicDomain: "gateway.test",
+    dataDir: "memory://",
+    rpcUrl: anvil.url,
+    chainId: anvil.chainId,
+    gatewayId: GATEWAY_ID,
+    signerKey,
+    settlement: c.settlement,
+    registry: c.providerRegistry,
+    staking: c.providerStaking,
+    slaCredits: c.slaCredits,
+    startBlock: d.deployBlock,
+    devnet: true,
+    epochMs: 1_000,
+    chainPollMs: 200,
+    heartbeatIntervalMs: 500,
+    probeIntervalMs: 0,
+    logger: silent,
+    ...({ corsOrigins: [webOrigin] } as object),
+  } as Parameters<typeof buildGateway>[0]);
+  const realGatewayUrl = await gw.listen();
+  let proxy: Server | null = null;
+  let gatewayUrl = realGatewayUrl;
+  if (!(await corsAllowed(realGatewayUrl, webOrigin))) {
+    console.log("# the gateway answers no CORS yet: the dApp reaches it through a test proxy that adds the headers");
+    const p = await corsProxy(realGatewayUrl, webOrigin);
+    proxy = p.server;
+    gatewayUrl = p.url;
+  }
+
+  const config: AppConfig = {
+    chainId: anvil.chainId,
+    rpcUrl: anvil.url,
+    chainName: "Tollgate devnet",
+    contracts: c,
+    gatewayUrl,
+    // The indexer joins with the devnet orchestration; until then GraphQL-backed sections say it is unreachable.
+    graphqlUrl: process.env.TOLLGATE_TEST_GRAPHQL_URL ?? `http://127.0.0.1:${await freePort()}/graphql`,
+    explorerUrl: null,
+  };
+  const web: WebServer = await serveWeb({ config, port: webPort });
+
+  const rigs: { sim: SimulatorHandle; worker: WorkerHandle }[] = [];
+  return {
+    anvil,
+    publicClient,
+    config,
+    gatewayUrl,
+    webUrl: web.url,
+    mint: (to, amount) => write(c.usdc, testUsdcAbi as Abi, "mint", [to, amount]),
+    escrowOf: async (customer) => ((await publicClient.readContract({ address: c.settlement, abi: settlementAbi, functionName: "accountOf", args: [customer] })) as readonly [bigint, bigint, number])[0],
+    async startProviderWorker(provider, workerKey) {
+      const sim = await startSimulator({ port: 0, ttftMs: 20, ttftSigma: 0, tokensPerSecond: 2000, minCompletionTokens: 8, maxCompletionTokens: 24, models: [{ name: MODEL, contextLength: 8192 }] });
+      const worker = await startWorker(
+        {
+          upstream: sim.url, runtime: "openai", gateway: realGatewayUrl, gatewayAddress: privateKeyToAccount(signerKey).address, provider,
+          chainId: anvil.chainId, registry: c.providerRegistry, listenPort: 0, models: parseModelSpecs(MODEL), maxConcurrency: 16,
+          privateKey: workerKey, gpuStats: false, firstTokenTimeoutMs: 5_000, idleTimeoutMs: 5_000, requestTimeoutMs: 20_000, drainTimeoutMs: 2_000,
+        },
+        { logger: silent },
+      );
+      rigs.push({ sim, worker });
+    },
+    async timeTravel(seconds) {
+      await publicClient.request({ method: "evm_increaseTime" as never, params: [seconds] as never });
+      await publicClient.request({ method: "evm_mine" as never, params: [] as never });
+    },
+    async stop() {
+      for (const r of rigs) {
+        await r.worker.close().catch(() => {});
+        await r.sim.close().catch(() => {});
+      }
+      await web.close();
+      proxy?.close();
+      proxy?.closeAllConnections();
+      await gw.close();
+      await anvil.stop();
+    },
+  };
+}
