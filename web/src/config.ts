@@ -37,7 +37,8 @@ export function parseConfig(raw: unknown): AppConfig {
 }
 
 export async function loadConfig(fetchImpl: typeof fetch = fetch): Promise<AppConfig> {
-  const res = await fetchImpl("/tollgate.config.json", { cache: "no-store" });
+  // index.html preloads this file, so the request is already under way while the script loads.
+  const res = await fetchImpl("/tollgate.config.json");
   if (!res.ok) throw new Error(`could not load /tollgate.config.json (HTTP ${res.status})`);
   let raw: unknown;
   try {
