@@ -6,6 +6,9 @@
  */
 import { createServer, request as httpRequest, type Server } from "node:http";
 import type { AddressInfo } from "node:net";
+import { mkdtempSync, rmSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
 import { createPublicClient, createWalletClient, http, type Abi, type Address, type Hex, type PublicClient } from "viem";
 import { privateKeyToAccount } from "viem/accounts";
 import { pino } from "pino";
@@ -28,6 +31,8 @@ export type Stack = {
   config: AppConfig;
   gatewayUrl: string;
   webUrl: string;
+  /** null when the indexer workspace is not in this checkout. */
+  indexer: { url: string } | null;
   mint(to: Address, amount: bigint): Promise<void>;
   escrowOf(customer: Address): Promise<bigint>;
   startProviderWorker(provider: Address, workerKey: Hex): Promise<void>;
@@ -70,6 +75,26 @@ async function corsProxy(target: string, origin: string): Promise<{ url: string;
   });
   await new Promise<void>((ok) => server.listen(0, "127.0.0.1", ok));
   return { url: `http://127.0.0.1:${(server.address() as AddressInfo).port}`, server };
+}
+
+type IndexerHandle = { url: string; stop(): Promise<void> };
+
+/**
+ * The indexer (workspace indexer/, merged in parallel) when this checkout has it; the specifier is a
+ * variable so this file type-checks without it. TOLLGATE_TEST_INDEXER_MODULE points at another copy.
+ */
+async function startIndexerIfPresent(options: Record<string, unknown>): Promise<IndexerHandle | null> {
+  const spec = process.env.TOLLGATE_TEST_INDEXER_MODULE ?? "@tollgate/indexer";
+  let mod: { startIndexer(o: Record<string, unknown>): Promise<IndexerHandle> };
+  try {
+    mod = await import(spec);
+  } catch {
+    console.log(`# no indexer (${spec} not found): GraphQL-backed checks are replaced by checks that the page says so`);
+    return null;
+  }
+  const dataDir = mkdtempSync(join(tmpdir(), "tollgate-web-indexer-"));
+  const ix = await mod.startIndexer({ ...options, dataDir });
+  return { url: ix.url, stop: async () => { await ix.stop(); rmSync(dataDir, { recursive: true, force: true }); } };
 }
 
 export async function startStack(): Promise<Stack> {
@@ -123,14 +148,15 @@ export async function startStack(): Promise<Stack> {
     gatewayUrl = p.url;
   }
 
+  const indexer = await startIndexerIfPresent({ rpcUrl: anvil.url, deployment: d, gateways: { [String(GATEWAY_ID)]: realGatewayUrl }, port: 0, pollMs: 200, logger: silent });
   const config: AppConfig = {
     chainId: anvil.chainId,
     rpcUrl: anvil.url,
     chainName: "Tollgate devnet",
     contracts: c,
     gatewayUrl,
-    // The indexer joins with the devnet orchestration; until then GraphQL-backed sections say it is unreachable.
-    graphqlUrl: process.env.TOLLGATE_TEST_GRAPHQL_URL ?? `http://127.0.0.1:${await freePort()}/graphql`,
+    // Without the indexer workspace the GraphQL-backed sections must say the indexer is unreachable.
+    graphqlUrl: indexer?.url ?? `http://127.0.0.1:${await freePort()}/graphql`,
     explorerUrl: null,
   };
   const web: WebServer = await serveWeb({ config, port: webPort });
@@ -142,6 +168,7 @@ export async function startStack(): Promise<Stack> {
     config,
     gatewayUrl,
     webUrl: web.url,
+    indexer,
     mint: (to, amount) => write(c.usdc, testUsdcAbi as Abi, "mint", [to, amount]),
     escrowOf: async (customer) => ((await publicClient.readContract({ address: c.settlement, abi: settlementAbi, functionName: "accountOf", args: [customer] })) as readonly [bigint, bigint, number])[0],
     async startProviderWorker(provider, workerKey) {
@@ -168,6 +195,7 @@ export async function startStack(): Promise<Stack> {
       await web.close();
       proxy?.close();
       proxy?.closeAllConnections();
+      await indexer?.stop();
       await gw.close();
       await anvil.stop();
     },
