@@ -6,8 +6,9 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { fileURLToPath } from "node:url";
 import { serveWeb, type WebServer } from "../../scripts/serve.ts";
+import { parseConfig } from "../../src/config.ts";
 
-const config = {
+const config = parseConfig({
   chainId: 84532,
   rpcUrl: "https://sepolia.base.org",
   chainName: "Base Sepolia",
@@ -15,7 +16,7 @@ const config = {
   gatewayUrl: "https://api.tollgate.example",
   graphqlUrl: "https://index.tollgate.example/graphql",
   explorerUrl: "https://sepolia.basescan.org",
-};
+});
 
 // A tiny stand-in for web/dist so these tests do not need a build.
 const dist = mkdtempSync(join(tmpdir(), "tollgate-web-dist-"));
