@@ -8,7 +8,7 @@
  * Prints exactly "tollgate-web listening on http://HOST:PORT" once ready; exits cleanly on SIGTERM/SIGINT.
  */
 import { createServer, type IncomingMessage, type ServerResponse } from "node:http";
-import { existsSync, readFileSync, statSync } from "node:fs";
+import { existsSync, readdirSync, readFileSync, statSync } from "node:fs";
 import { extname, join, normalize, resolve, sep } from "node:path";
 import { fileURLToPath } from "node:url";
 import { parseArgs } from "node:util";
@@ -71,6 +71,16 @@ export async function serveWeb(opts: ServeOptions): Promise<WebServer> {
     }
     return hit;
   };
+
+  // Compress everything up front: the first visitor should not wait for gzip.
+  const warm = (dir: string) => {
+    for (const entry of readdirSync(dir, { withFileTypes: true })) {
+      const full = join(dir, entry.name);
+      if (entry.isDirectory()) warm(full);
+      else if (entry.isFile()) load(full);
+    }
+  };
+  warm(dist);
 
   const send = (req: IncomingMessage, res: ServerResponse, file: string, cacheControl: string) => {
     const { body, gz } = load(file);
