@@ -22,10 +22,11 @@ export function WalletButton() {
   if (status !== "connected" || !address) {
     // Prefer wallets announced through EIP-6963 (they carry a name and icon) over the generic injected one.
     const announced = connectors.filter((c) => c.id !== "injected");
-    const shown = announced.length ? announced : connectors;
+    const legacy = typeof window !== "undefined" && (window as { ethereum?: unknown }).ethereum !== undefined;
+    const shown = announced.length ? announced : legacy ? connectors : [];
     return (
       <div className="wallet" data-testid="wallet">
-        {shown.length === 0 && <span className="muted">No browser wallet found. Install one (for example a wallet extension) and reload.</span>}
+        {shown.length === 0 && <span className="muted">No browser wallet found: install a wallet extension and reload. Reading works without one.</span>}
         {shown.map((c) => (
           <button key={c.uid} disabled={connect.isPending} onClick={() => connect.mutate({ connector: c, chainId: cfg.chainId })}>
             {c.icon && <img src={c.icon} alt="" width={16} height={16} />} Connect {c.name}

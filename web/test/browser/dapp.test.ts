@@ -212,6 +212,18 @@ describe("dApp in Chromium", { skip: skip ?? false }, () => {
       assert.match(await verdict.innerText(), /✓ Valid: matches the root of batch 0 on-chain/);
       await page.getByTestId("bal-available").filter({ hasNotText: "25.00 USDC" }).waitFor({ timeout: 20_000 });
       await shot(page, "customer-receipt-verified");
+
+      if (stack.indexer) {
+        // The settled charge appears from the indexer; the customer disputes part of it on-chain.
+        const usage = section(page, "Usage");
+        await usage.getByRole("button", { name: "Dispute" }).first().click({ timeout: 30_000 });
+        const form = page.getByTestId("dispute-form");
+        await form.getByLabel("Amount disputed").fill("0.000001");
+        await form.getByLabel("Reason").fill("empty answer to a test prompt");
+        await form.getByRole("button", { name: "Open dispute" }).click();
+        await txConfirmed(page, "Dispute");
+        await shot(page, "customer-disputed");
+      }
     } finally {
       await ctx.dispose();
     }

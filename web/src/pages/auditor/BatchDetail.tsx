@@ -36,7 +36,7 @@ export function BatchDetail({ gatewayId, batchId }: { gatewayId: number; batchId
       {d.data && !b && <p>No such batch on-chain (yet).</p>}
       {b && (
         <section>
-          <dl className="grid">
+          <dl className="grid" style={{ gridTemplateColumns: "repeat(auto-fit, minmax(260px, 1fr))" }}>
             <div><dt className="muted">Receipts root</dt><dd><code data-testid="batch-root">{b.receiptsRoot}</code></dd></div>
             <div><dt className="muted">Verification</dt><dd className={b.status === "VERIFIED" ? "ok" : b.status === "MISMATCH" ? "bad" : ""} data-testid="batch-status">{STATUS_WORDS[b.status] ?? b.status}{b.statusReason ? `: ${b.statusReason}` : ""}</dd></div>
             <div><dt className="muted">Charged / fees</dt><dd>{formatAmount(BigInt(b.charged))} / {formatAmount(BigInt(b.fees))} USDC ({b.feeBps / 100} %)</dd></div>

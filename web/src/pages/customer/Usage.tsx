@@ -7,6 +7,7 @@ import { gql, type Page } from "../../lib/graphql.ts";
 import { formatAmount } from "../../lib/usdc.ts";
 import { LineChart } from "../../components/Chart.tsx";
 import { VerifyReceiptButton, VerifyReceiptForm } from "../../components/VerifyReceipt.tsx";
+import { DisputeForm } from "./Dispute.tsx";
 
 type Point = { day: number; spend: string; promptTokens: string; completionTokens: string; requests: string };
 type Entry = { gatewayId: number; batchId: string; index: number; model: string; requests: number; promptTokens: string; completionTokens: string; charge: string; skipped: boolean; settledAt: number };
@@ -40,6 +41,7 @@ export function Usage() {
     queryFn: () => gql<{ customer: { totalSlaCredits: string; slaCredits: Page<Credit> } | null }>(cfg.graphqlUrl, `query($c: String!) { customer(address: $c) { totalSlaCredits slaCredits(first: 20) { nodes { id amount provider timestamp txHash } pageInfo { endCursor hasNextPage } } } }`, { c: customer }),
   });
   const [open, setOpen] = useState<{ gatewayId: number; batchId: string } | null>(null);
+  const [disputing, setDisputing] = useState<Entry | null>(null);
   const pts = series.data?.dailySeries ?? [];
   return (
     <section>
@@ -64,7 +66,10 @@ export function Usage() {
               <td className="num">{e.requests}</td>
               <td className="num">{e.promptTokens} / {e.completionTokens}</td>
               <td className="num">{e.skipped ? "skipped" : `${formatAmount(BigInt(e.charge))} USDC`}</td>
-              <td><button className="link" onClick={() => setOpen({ gatewayId: e.gatewayId, batchId: e.batchId })}>Receipts</button></td>
+              <td>
+                <button className="link" onClick={() => setOpen({ gatewayId: e.gatewayId, batchId: e.batchId })}>Receipts</button>{" "}
+                {!e.skipped && <button className="link" onClick={() => setDisputing(e)}>Dispute</button>}
+              </td>
             </tr>
           ))}
           {entries.data?.entries.nodes.length === 0 && <tr><td colSpan={6} className="muted">No settled charges yet.</td></tr>}
@@ -74,6 +79,7 @@ export function Usage() {
         {cursor && <button className="secondary" onClick={() => setCursor(null)}>First page</button>}
         {entries.data?.entries.pageInfo.hasNextPage && <button className="secondary" onClick={() => setCursor(entries.data!.entries.pageInfo.endCursor)}>Next page</button>}
       </div>
+      {disputing && <DisputeForm key={`${disputing.gatewayId}-${disputing.batchId}-${disputing.index}`} gatewayId={disputing.gatewayId} batchId={disputing.batchId} index={disputing.index} charge={BigInt(disputing.charge)} onClose={() => setDisputing(null)} />}
       {open && customer && <BatchReceipts gatewayId={open.gatewayId} batchId={open.batchId} customer={customer} />}
       <h3>Verify a receipt</h3>
       <VerifyReceiptForm />

@@ -1,6 +1,6 @@
 /** List models with prices (USDC per million tokens); the contract charges at or below them. */
 import { useState } from "react";
-import { useConfig, useConnection } from "wagmi";
+import { useConfig, useConnection, useReadContract } from "wagmi";
 import { writeContract } from "wagmi/actions";
 import { useQuery } from "@tanstack/react-query";
 import { keccak256, stringToBytes } from "viem";
@@ -38,6 +38,13 @@ export function Models({ enabled }: { enabled: boolean }) {
   const data = useProviderData();
   const [f, setF] = useState({ name: "", quantization: "fp16", contextLength: "8192", prompt: "", completion: "" });
   const tx = useTx();
+  const change = useTx();
+  const notice = useReadContract({ address: cfg.contracts.providerRegistry, abi: abis.registry, functionName: "priceNotice" });
+  const [editing, setEditing] = useState<{ modelId: string; name: string; prompt: string; completion: string } | null>(null);
+  const registry = (functionName: "schedulePriceChange" | "delistModel", args: readonly unknown[]) => () =>
+    writeContract(wagmi, { address: cfg.contracts.providerRegistry, abi: abis.registry, functionName, args } as Parameters<typeof writeContract>[1]);
+  const newPrompt = editing ? unitsOf(editing.prompt) : null;
+  const newCompletion = editing ? unitsOf(editing.completion) : null;
   const prompt = unitsOf(f.prompt);
   const completion = unitsOf(f.completion);
   const ctx = Number(f.contextLength);
@@ -56,17 +63,32 @@ export function Models({ enabled }: { enabled: boolean }) {
       <h2>Models and prices</h2>
       {!enabled && <p className="muted">Register your hardware first.</p>}
       <table>
-        <thead><tr><th>Model</th><th>Quantization</th><th className="num">Context</th><th className="num">Prompt / 1M tokens</th><th className="num">Completion / 1M tokens</th><th>State</th></tr></thead>
+        <thead><tr><th>Model</th><th>Quantization</th><th className="num">Context</th><th className="num">Prompt / 1M tokens</th><th className="num">Completion / 1M tokens</th><th>State</th><th /></tr></thead>
         <tbody>
           {data.data?.provider?.models.map((m) => (
             <tr key={m.modelId} data-testid="model-row">
               <td>{m.name}</td><td>{m.quantization}</td><td className="num">{m.contextLength}</td>
               <td className="num">{formatAmount(BigInt(m.promptPrice))} USDC</td><td className="num">{formatAmount(BigInt(m.completionPrice))} USDC</td>
               <td>{m.listed ? "listed" : "delisted"}{m.nextEffectiveAt ? `, change at ${new Date(m.nextEffectiveAt * 1000).toLocaleString()}` : ""}</td>
+              <td>
+                {m.listed && <button className="link" disabled={change.busy} onClick={() => setEditing({ modelId: m.modelId, name: m.name, prompt: "", completion: "" })}>Change price</button>}{" "}
+                {m.listed && <button className="link" disabled={change.busy} onClick={() => change.run(`Delist ${m.name}`, registry("delistModel", [m.modelId]))}>Delist</button>}
+              </td>
             </tr>
           ))}
         </tbody>
       </table>
+      {editing && (
+        <div className="row card">
+          <strong>New price for {editing.name}</strong>
+          <AmountInput label="Prompt per 1M tokens" value={editing.prompt} onChange={(v) => setEditing({ ...editing, prompt: v })} />
+          <AmountInput label="Completion per 1M tokens" value={editing.completion} onChange={(v) => setEditing({ ...editing, completion: v })} />
+          <button disabled={change.busy || newPrompt === null || newCompletion === null} onClick={() => change.run(`Price change for ${editing.name}`, registry("schedulePriceChange", [editing.modelId, Number(newPrompt), Number(newCompletion)])).then((ok) => ok && setEditing(null))}>Schedule</button>
+          <button className="secondary" onClick={() => setEditing(null)}>Cancel</button>
+          <span className="muted">A change takes effect after the notice period{notice.data !== undefined ? ` (${Math.round(Number(notice.data) / 3600)} h)` : ""}; until then customers pay the current price.</span>
+        </div>
+      )}
+      <TxStatus state={change.state} />
       {data.error && <p className="muted">Listed models come from the indexer: {(data.error as Error).message}</p>}
       <div className="row">
         <label className="field"><span>Model name</span><input value={f.name} onChange={(e) => setF({ ...f, name: e.target.value })} placeholder="llama-3.1-8b-instruct" /></label>

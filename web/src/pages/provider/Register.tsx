@@ -1,5 +1,5 @@
 /** Hardware profile: register once, update later. */
-import { useState } from "react";
+import { useEffect, useState } from "react";
 import { useConfig, useConnection, useReadContract } from "wagmi";
 import { writeContract } from "wagmi/actions";
 import { useAppConfig } from "../../lib/config-context.tsx";
@@ -25,6 +25,10 @@ export function Register() {
   const current = profile.data as Profile | undefined;
   const [form, setForm] = useState({ gpuModel: "", gpuCount: "1", vramGb: "", region: "", metadataURI: "" });
   const tx = useTx();
+  // Start from the registered profile, so an update changes only what the provider edits.
+  useEffect(() => {
+    if (current) setForm({ gpuModel: current.gpuModel, gpuCount: String(current.gpuCount), vramGb: String(current.vramGb), region: current.region, metadataURI: current.metadataURI });
+  }, [current?.gpuModel, current?.gpuCount, current?.vramGb, current?.region, current?.metadataURI]);
   const count = Number(form.gpuCount);
   const vram = Number(form.vramGb);
   const valid = form.gpuModel.trim() && form.region.trim() && Number.isInteger(count) && count > 0 && count < 65536 && Number.isInteger(vram) && vram > 0;
