@@ -40,5 +40,7 @@ export function LineChart({ series, height = 180, yLabel, xFormat = (x) => new D
 function formatTick(v: number): string {
   if (v >= 1e6) return `${(v / 1e6).toFixed(1)}M`;
   if (v >= 1e3) return `${(v / 1e3).toFixed(1)}k`;
+  if (v === 0) return "0";
+  if (v < 0.01) return v.toPrecision(2);
   return v >= 10 ? v.toFixed(0) : v.toFixed(2);
 }

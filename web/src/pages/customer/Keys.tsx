@@ -25,8 +25,8 @@ function CopyButton({ text, label = "Copy" }: { text: string; label?: string }) 
   );
 }
 
-export function NewKey({ keyText, gatewayUrl, onDone }: { keyText: string; gatewayUrl: string; onDone(): void }) {
-  const s = snippets(gatewayUrl, keyText);
+export function NewKey({ keyText, gatewayUrl, model, onDone }: { keyText: string; gatewayUrl: string; model?: string; onDone(): void }) {
+  const s = snippets(gatewayUrl, keyText, model);
   return (
     <div className="card" data-testid="new-key">
       <p><strong>Your new API key.</strong> Copy it now: it is shown only once, and Tollgate stores only its hash. Never paste it in a chat, issue or support form.</p>
@@ -43,6 +43,9 @@ export function Keys() {
   const cfg = useAppConfig();
   const { session } = useSession();
   const qc = useQueryClient();
+  // A model that is being served right now, so the snippets run as printed.
+  const status = useQuery({ queryKey: ["gw-status"], queryFn: () => gateway.status(cfg.gatewayUrl), enabled: !!session });
+  const servedModel = status.data?.workers.find((w) => w.alive)?.models[0];
   const keys = useQuery({ queryKey: ["keys", session], queryFn: () => gateway.keys(cfg.gatewayUrl, session!), enabled: !!session });
   const [name, setName] = useState("");
   const [cap, setCap] = useState("");
@@ -67,7 +70,7 @@ export function Keys() {
       <SignInButton />
       {session && (
         <>
-          {shown && <NewKey keyText={shown} gatewayUrl={cfg.gatewayUrl} onDone={() => setShown(null)} />}
+          {shown && <NewKey keyText={shown} gatewayUrl={cfg.gatewayUrl} {...(servedModel && { model: servedModel })} onDone={() => setShown(null)} />}
           <div className="row">
             <label className="field"><span>Key name</span><input value={name} onChange={(e) => setName(e.target.value)} placeholder="e.g. laptop" maxLength={100} /></label>
             <AmountInput label="Daily spend cap (optional)" value={cap} onChange={setCap} />
