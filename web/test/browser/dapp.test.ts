@@ -182,6 +182,7 @@ describe("dApp in Chromium", { skip: skip ?? false }, () => {
       await keys.getByRole("button", { name: "Create key" }).click();
       const key = (await page.getByTestId("new-key-value").innerText()).trim();
       assert.match(key, /^tg_(test|live)_/);
+      assert.ok((await page.getByTestId("new-key").innerText()).includes(`"model": "${MODEL}"`), "the curl snippet names the model being served");
       await page.getByTestId("key-row").filter({ hasText: "browser test" }).filter({ hasText: "5.00 USDC" }).waitFor();
       await shot(page, "customer-key-created");
 
