@@ -1,8 +1,8 @@
 /**
  * What the browser tests run against: anvil with the real contracts (dispute window 60 s so a test
  * can see earnings vest), the real gateway (PGlite in memory, 1 s batch epochs), the dApp served by
- * serveWeb(), and helpers to fund accounts and start a provider's worker (real worker agent in front
- * of the simulated GPU runtime). Until the devnet orchestration is merged this is the whole network.
+ * the indexer (PGlite in a temporary directory), the dApp served by serveWeb(), and helpers to fund
+ * accounts and start a provider's worker (real worker agent in front of the simulated GPU runtime).
  */
 import { createServer, request as httpRequest, type Server } from "node:http";
 import type { AddressInfo } from "node:net";
@@ -15,6 +15,7 @@ import { pino } from "pino";
 import { settlementAbi, testUsdcAbi } from "@tollgate/protocol";
 import { ANVIL_KEYS, deployProtocol, localChain, startAnvil, type Anvil } from "@tollgate/protocol/devnet";
 import { buildGateway, type Gateway } from "@tollgate/gateway";
+import { startIndexer, type Indexer } from "@tollgate/indexer";
 import { parseModelSpecs, startWorker, type WorkerHandle } from "@tollgate/worker";
 import { startSimulator, type SimulatorHandle } from "@tollgate/worker/simulator";
 import { serveWeb, type WebServer } from "../../scripts/serve.ts";
@@ -31,8 +32,7 @@ export type Stack = {
   config: AppConfig;
   gatewayUrl: string;
   webUrl: string;
-  /** null when the indexer workspace is not in this checkout. */
-  indexer: { url: string } | null;
+  indexer: Indexer;
   mint(to: Address, amount: bigint): Promise<void>;
   escrowOf(customer: Address): Promise<bigint>;
   startProviderWorker(provider: Address, workerKey: Hex): Promise<void>;
@@ -75,26 +75,6 @@ async function corsProxy(target: string, origin: string): Promise<{ url: string;
   });
   await new Promise<void>((ok) => server.listen(0, "127.0.0.1", ok));
   return { url: `http://127.0.0.1:${(server.address() as AddressInfo).port}`, server };
-}
-
-type IndexerHandle = { url: string; stop(): Promise<void> };
-
-/**
- * The indexer (workspace indexer/, merged in parallel) when this checkout has it; the specifier is a
- * variable so this file type-checks without it. TOLLGATE_TEST_INDEXER_MODULE points at another copy.
- */
-async function startIndexerIfPresent(options: Record<string, unknown>): Promise<IndexerHandle | null> {
-  const spec = process.env.TOLLGATE_TEST_INDEXER_MODULE ?? "@tollgate/indexer";
-  let mod: { startIndexer(o: Record<string, unknown>): Promise<IndexerHandle> };
-  try {
-    mod = await import(spec);
-  } catch {
-    console.log(`# no indexer (${spec} not found): GraphQL-backed checks are replaced by checks that the page says so`);
-    return null;
-  }
-  const dataDir = mkdtempSync(join(tmpdir(), "tollgate-web-indexer-"));
-  const ix = await mod.startIndexer({ ...options, dataDir });
-  return { url: ix.url, stop: async () => { await ix.stop(); rmSync(dataDir, { recursive: true, force: true }); } };
 }
 
 export async function startStack(): Promise<Stack> {
@@ -148,15 +128,15 @@ export async function startStack(): Promise<Stack> {
     gatewayUrl = p.url;
   }
 
-  const indexer = await startIndexerIfPresent({ rpcUrl: anvil.url, deployment: d, gateways: { [String(GATEWAY_ID)]: realGatewayUrl }, port: 0, pollMs: 200, logger: silent });
+  const indexerDir = mkdtempSync(join(tmpdir(), "tollgate-web-indexer-"));
+  const indexer = await startIndexer({ rpcUrl: anvil.url, deployment: d, gateways: { [String(GATEWAY_ID)]: realGatewayUrl }, port: 0, pollMs: 200, dataDir: indexerDir, logger: silent });
   const config: AppConfig = {
     chainId: anvil.chainId,
     rpcUrl: anvil.url,
     chainName: "Tollgate devnet",
     contracts: c,
     gatewayUrl,
-    // Without the indexer workspace the GraphQL-backed sections must say the indexer is unreachable.
-    graphqlUrl: indexer?.url ?? `http://127.0.0.1:${await freePort()}/graphql`,
+    graphqlUrl: indexer.url,
     explorerUrl: null,
   };
   const web: WebServer = await serveWeb({ config, port: webPort });
@@ -195,7 +175,8 @@ export async function startStack(): Promise<Stack> {
       await web.close();
       proxy?.close();
       proxy?.closeAllConnections();
-      await indexer?.stop();
+      await indexer.stop();
+      rmSync(indexerDir, { recursive: true, force: true });
       await gw.close();
       await anvil.stop();
     },
