@@ -182,7 +182,8 @@ describe("dApp in Chromium", { skip: skip ?? false }, () => {
       await keys.getByRole("button", { name: "Create key" }).click();
       const key = (await page.getByTestId("new-key-value").innerText()).trim();
       assert.match(key, /^tg_(test|live)_/);
-      assert.ok((await page.getByTestId("new-key").innerText()).includes(`"model": "${MODEL}"`), "the curl snippet names the model being served");
+      // The snippets name the model being served, so they run as printed.
+      await page.getByTestId("new-key").filter({ hasText: `"model": "${MODEL}"` }).waitFor();
       await page.getByTestId("key-row").filter({ hasText: "browser test" }).filter({ hasText: "5.00 USDC" }).waitFor();
       await shot(page, "customer-key-created");
 

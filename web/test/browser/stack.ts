@@ -113,7 +113,8 @@ export async function startStack(): Promise<Stack> {
     devnet: true,
     epochMs: 1_000,
     chainPollMs: 200,
-    heartbeatIntervalMs: 500,
+    // Generous on a loaded 2-core machine: a worker counts as alive for 3 intervals.
+    heartbeatIntervalMs: 2_000,
     probeIntervalMs: 0,
     logger: silent,
     ...({ corsOrigins: [webOrigin] } as object),

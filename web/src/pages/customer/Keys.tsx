@@ -44,8 +44,8 @@ export function Keys() {
   const { session } = useSession();
   const qc = useQueryClient();
   // A model that is being served right now, so the snippets run as printed.
-  const status = useQuery({ queryKey: ["gw-status"], queryFn: () => gateway.status(cfg.gatewayUrl), enabled: !!session });
-  const servedModel = status.data?.workers.find((w) => w.alive)?.models[0];
+  const status = useQuery({ queryKey: ["gw-status"], queryFn: () => gateway.status(cfg.gatewayUrl), enabled: !!session, refetchInterval: 10_000 });
+  const servedModel = (status.data?.workers.find((w) => w.alive) ?? status.data?.workers[0])?.models[0];
   const keys = useQuery({ queryKey: ["keys", session], queryFn: () => gateway.keys(cfg.gatewayUrl, session!), enabled: !!session });
   const [name, setName] = useState("");
   const [cap, setCap] = useState("");
