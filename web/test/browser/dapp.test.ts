@@ -7,7 +7,7 @@
 import { after, before, describe, it } from "node:test";
 import assert from "node:assert/strict";
 import { execFileSync, spawn } from "node:child_process";
-import { existsSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, writeFileSync } from "node:fs";
+import { existsSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, statSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { fileURLToPath } from "node:url";
 import { join } from "node:path";
@@ -22,6 +22,15 @@ const WEB = fileURLToPath(new URL("../..", import.meta.url));
 const ARTIFACTS = join(WEB, "test-artifacts");
 const skip = chromiumMissing();
 if (skip) console.log(`# SKIP browser tests: ${skip}`);
+
+/** Test what the sources say: rebuild when any source is newer than the build. */
+function buildIsStale(): boolean {
+  const built = join(WEB, "dist", "index.html");
+  if (!existsSync(built)) return true;
+  const newest = (dir: string): number =>
+    readdirSync(dir, { withFileTypes: true }).reduce((m, e) => Math.max(m, e.isDirectory() ? newest(join(dir, e.name)) : statSync(join(dir, e.name)).mtimeMs), 0);
+  return Math.max(newest(join(WEB, "src")), newest(join(WEB, "public")), statSync(join(WEB, "index.html")).mtimeMs) > statSync(built).mtimeMs;
+}
 
 const section = (page: Page, heading: string) => page.locator("section", { has: page.getByRole("heading", { name: heading, exact: true }) });
 const shot = (page: Page, name: string) => page.screenshot({ path: join(ARTIFACTS, `${name}.png`), fullPage: true });
@@ -91,7 +100,7 @@ describe("dApp in Chromium", { skip: skip ?? false }, () => {
 
   before(async () => {
     mkdirSync(ARTIFACTS, { recursive: true });
-    if (!existsSync(join(WEB, "dist", "index.html"))) execFileSync("npx", ["vite", "build"], { cwd: WEB, stdio: "inherit" });
+    if (buildIsStale()) execFileSync("npx", ["vite", "build", "--logLevel", "warn"], { cwd: WEB, stdio: "inherit" });
     stack = await startStack();
     writeFileSync(join(ARTIFACTS, "config.json"), JSON.stringify(stack.config, null, 2));
     await stack.mint(provider, 500_000_000n);
