@@ -257,16 +257,20 @@ contract ProviderRegistry is IProviderRegistry, AccessManaged {
 
     /// @notice Raw price records at the given slots (`PriceBook.slotOf`): Settlement reads every
     ///         entry's record in one call and applies `PriceBook.accepts` itself.
-    function priceWords(bytes32[] calldata slots) external view returns (uint256[] memory words) {
-        uint256 n = slots.length;
-        words = new uint256[](n);
-        for (uint256 i; i < n; ++i) {
-            bytes32 slot = slots[i];
-            uint256 word;
-            assembly ("memory-safe") {
-                word := sload(slot)
+    /// @dev Called once per settled batch with one slot per entry, so the loop is written to cost
+    ///      little more than its cold reads: the answer is built in memory already ABI-encoded
+    ///      (offset, length, words) and returned as is. `slots` was bounds-checked by the ABI decoder.
+    function priceWords(bytes32[] calldata slots) external view returns (uint256[] memory) {
+        assembly ("memory-safe") {
+            let n := slots.length
+            let out := mload(0x40)
+            mstore(out, 0x20)
+            mstore(add(out, 0x20), n)
+            let words := add(out, 0x40)
+            for { let i := 0 } lt(i, n) { i := add(i, 1) } {
+                mstore(add(words, shl(5, i)), sload(calldataload(add(slots.offset, shl(5, i)))))
             }
-            words[i] = word;
+            return(out, add(0x40, shl(5, n)))
         }
     }
 

@@ -9,6 +9,7 @@ import {MerkleProof} from "@openzeppelin/contracts/utils/cryptography/MerkleProo
 import {SignatureChecker} from "@openzeppelin/contracts/utils/cryptography/SignatureChecker.sol";
 import {SafeCast} from "@openzeppelin/contracts/utils/math/SafeCast.sol";
 import {CustomerEscrow} from "./escrow/CustomerEscrow.sol";
+import {EntryCalldata} from "./libraries/EntryCalldata.sol";
 import {IProviderRegistry} from "./interfaces/IProviderRegistry.sol";
 import {IProviderStaking} from "./interfaces/IProviderStaking.sol";
 import {ISettlement} from "./interfaces/ISettlement.sol";
@@ -168,6 +169,8 @@ contract Settlement is ISettlement, CustomerEscrow, EIP712 {
     error BatchOutOfOrder(uint64 expected, uint64 got);
     error BatchExpired(uint64 deadline);
     error BadEntryCount(uint256 count);
+    error MalformedEntry(uint256 index);
+    error MalformedPriceWords();
     error InvalidSignature();
     error BatchCapExceeded(uint256 charged, uint256 cap);
     error WindowCapExceeded(uint256 spent, uint256 cap);
@@ -214,23 +217,29 @@ contract Settlement is ISettlement, CustomerEscrow, EIP712 {
     /// @param batch The batch (ids, receipts root, entries).
     /// @param signature The signer's EIP-712 signature (65-byte ECDSA, or ERC-1271 for a contract signer).
     function settleBatch(UsageBatch calldata batch, bytes calldata signature) external whenNotPaused nonReentrant {
-        bytes32 entriesHash = _authorize(batch, signature);
-        (uint256 charged, uint256 fees, uint32 skipped) = _applyEntries(batch, batch.entries, _priceWords(batch.entries));
+        // Taking the array from calldata checks that all of it lies within calldata (EntryCalldata).
+        UsageEntry[] calldata entries = batch.entries;
+        bytes32 entriesHash = _authorize(batch, entries, signature);
+        (uint256 charged, uint256 fees, uint32 skipped) = _applyEntries(batch, entries, _priceWords(entries));
         _enforceCaps(batch.gatewayId, charged);
         _record(batch, entriesHash, charged, fees, skipped);
     }
 
-    /// @dev Checks order, deadline, size and signature, and consumes the batch id.
-    function _authorize(UsageBatch calldata batch, bytes calldata signature) private returns (bytes32 entriesHash) {
+    /// @dev Checks order, deadline, size, every entry's encoding and the signature, and consumes the
+    ///      batch id.
+    function _authorize(UsageBatch calldata batch, UsageEntry[] calldata entries, bytes calldata signature)
+        private
+        returns (bytes32 entriesHash)
+    {
         Gateway storage gw = _gateways[batch.gatewayId];
         address signer = gw.signer;
         if (signer == address(0)) revert UnknownGateway(batch.gatewayId);
         if (batch.batchId != gw.nextBatchId) revert BatchOutOfOrder(gw.nextBatchId, batch.batchId);
         if (block.timestamp > batch.deadline) revert BatchExpired(batch.deadline);
-        uint256 n = batch.entries.length;
+        uint256 n = entries.length;
         if (n == 0 || n > MAX_ENTRIES) revert BadEntryCount(n);
 
-        entriesHash = _hashEntries(batch.entries);
+        entriesHash = _hashEntries(entries);
         bytes32 digest = _hashTypedDataV4(
             keccak256(
                 abi.encode(
@@ -254,7 +263,7 @@ contract Settlement is ISettlement, CustomerEscrow, EIP712 {
         private
     {
         uint40 vestsAt = uint40((block.timestamp / DISPUTE_WINDOW + 2) * DISPUTE_WINDOW);
-        uint32 n = uint32(batch.entries.length);
+        uint32 n = uint32(batch.entries.length); // at most MAX_ENTRIES
         _batches[batch.gatewayId][batch.batchId] = BatchRecord({
             entriesHash: entriesHash,
             receiptsRoot: batch.receiptsRoot,
@@ -271,18 +280,24 @@ contract Settlement is ISettlement, CustomerEscrow, EIP712 {
         );
     }
 
-    /// @dev The per-entry loop: this is where settlement gas goes, so each entry reads one price slot
-    ///      (in the registry) and writes exactly one customer slot and one provider slot.
-    function _applyEntries(UsageBatch calldata batch, UsageEntry[] calldata entries, uint256[] memory priceWords)
+    /// @dev What every entry of one batch is settled against (kept in memory to spare stack slots).
+    struct Terms {
+        uint256 grace;
+        uint16 feeBps;
+        uint256 epoch;
+    }
+
+    /// @dev The per-entry loop: this is where settlement gas goes, so each entry reads one price word
+    ///      (fetched from the registry before the loop), reads and writes one customer slot and one
+    ///      provider slot, and reads its fields straight from calldata (checked in `_hashEntries`).
+    /// @param words Memory address of the entries' price words, one per entry (`_priceWords`).
+    function _applyEntries(UsageBatch calldata batch, UsageEntry[] calldata entries, uint256 words)
         private
         returns (uint256 charged, uint256 fees, uint32 skipped)
     {
-        uint256 fee_ = feeBps;
-        uint256 grace = registry.priceGrace();
-        uint256 epoch = block.timestamp / DISPUTE_WINDOW;
-        uint256 n = entries.length;
-        for (uint256 i; i < n; ++i) {
-            (uint256 amount, uint256 fee, uint8 skipReason) = _settleEntry(entries[i], priceWords[i], grace, fee_, epoch);
+        Terms memory terms = Terms({grace: registry.priceGrace(), feeBps: feeBps, epoch: _currentEpoch()});
+        for (uint256 i; i < entries.length; ++i) {
+            (uint256 amount, uint256 fee, uint8 skipReason) = _settleEntry(EntryCalldata.at(entries, i), words, i, terms);
             if (skipReason != 0) {
                 _skip(batch, i, skipReason);
                 ++skipped;
@@ -296,28 +311,70 @@ contract Settlement is ISettlement, CustomerEscrow, EIP712 {
         }
     }
 
-    /// @dev Settles one entry in full, or returns why it must be skipped (then nothing changed).
-    function _settleEntry(UsageEntry calldata e, uint256 priceWord, uint256 grace, uint256 feeBps_, uint256 epoch)
+    /// @dev Settles entry `i`, at calldata offset `e`, in full, or returns why it must be skipped
+    ///      (then nothing changed).
+    function _settleEntry(uint256 e, uint256 words, uint256 i, Terms memory terms)
         private
         returns (uint256 amount, uint256 fee, uint8 skipReason)
     {
-        if (!PriceBook.accepts(priceWord, e.promptPrice, e.completionPrice, block.timestamp, grace)) {
-            return (0, 0, SKIP_PRICE_ABOVE_PUBLISHED);
+        {
+            uint256 priceWord;
+            assembly ("memory-safe") {
+                priceWord := mload(add(words, shl(5, i))) // _priceWords wrote one word per entry
+            }
+            (uint48 promptPrice, uint48 completionPrice) = EntryCalldata.prices(e);
+            if (!PriceBook.accepts(priceWord, promptPrice, completionPrice, block.timestamp, terms.grace)) {
+                return (0, 0, SKIP_PRICE_ABOVE_PUBLISHED);
+            }
+            (uint64 promptTokens, uint64 completionTokens) = EntryCalldata.tokens(e);
+            amount = PriceMath.charge(promptTokens, completionTokens, promptPrice, completionPrice);
         }
-        amount = PriceMath.charge(e.promptTokens, e.completionTokens, e.promptPrice, e.completionPrice);
-        if (!_debit(e.customer, amount)) return (0, 0, SKIP_INSUFFICIENT_BALANCE);
-        fee = PriceMath.fee(amount, feeBps_);
-        _creditEarnings(e.provider, amount - fee, epoch);
+        (address customer, address provider) = EntryCalldata.parties(e);
+        if (!_debit(customer, amount)) return (0, 0, SKIP_INSUFFICIENT_BALANCE);
+        unchecked {
+            // amount < 2^113 (PriceMath.charge), so the cast is exact; fee <= amount because
+            // feeBps <= MAX_FEE_BPS < BPS, so the subtraction cannot underflow.
+            fee = PriceMath.fee(uint128(amount), terms.feeBps);
+            _creditEarnings(provider, amount - fee, terms.epoch);
+        }
     }
 
-    /// @dev Every entry's price record, read from the registry in one call.
-    function _priceWords(UsageEntry[] calldata entries) private view returns (uint256[] memory) {
-        uint256 n = entries.length;
-        bytes32[] memory slots = new bytes32[](n);
-        for (uint256 i; i < n; ++i) {
-            slots[i] = PriceBook.slotOf(entries[i].provider, entries[i].model);
+    /// @dev Every entry's price record, read from the registry in one `priceWords(bytes32[])` call.
+    ///      The call is encoded by hand so that each slot is written once, straight into the call's
+    ///      arguments, and the answer is copied over those arguments: no ABI encode/decode loops.
+    /// @return words Memory address of n price words, word i for entry i.
+    function _priceWords(UsageEntry[] calldata entries) private view returns (uint256 words) {
+        uint256 n = entries.length; // 1..MAX_ENTRIES (checked in _authorize)
+        uint256 argsSize = 0x44 + (n << 5); // selector, array offset, length, n slots
+        bytes4 selector = IProviderRegistry.priceWords.selector;
+        uint256 args;
+        assembly ("memory-safe") {
+            args := mload(0x40)
+            mstore(0x40, add(args, argsSize))
+            mstore(args, selector)
+            mstore(add(args, 0x04), 0x20)
+            mstore(add(args, 0x24), n)
+            words := add(args, 0x44)
         }
-        return registry.priceWords(slots);
+        for (uint256 i; i < n; ++i) {
+            (address provider, bytes32 model) = EntryCalldata.providerAndModel(EntryCalldata.at(entries, i));
+            bytes32 slot = PriceBook.slotOf(provider, model);
+            assembly ("memory-safe") {
+                mstore(add(words, shl(5, i)), slot)
+            }
+        }
+        address registry_ = address(registry);
+        bool wellFormed;
+        assembly ("memory-safe") {
+            if iszero(staticcall(gas(), registry_, args, argsSize, 0, 0x40)) {
+                returndatacopy(0, 0, returndatasize())
+                revert(0, returndatasize())
+            }
+            // The answer must be abi.encode(uint256[n]): offset 0x20, length n, n words.
+            wellFormed := and(eq(returndatasize(), add(0x40, shl(5, n))), and(eq(mload(0), 0x20), eq(mload(0x20), n)))
+            if wellFormed { returndatacopy(words, 0x40, shl(5, n)) }
+        }
+        if (!wellFormed) revert MalformedPriceWords();
     }
 
     /// @dev Debits available first, then the pending withdrawal; all or nothing. One read and one
@@ -329,13 +386,17 @@ contract Settlement is ISettlement, CustomerEscrow, EIP712 {
             word := sload(account.slot)
         }
         uint256 available = word & MASK96;
-        if (amount <= available) {
-            word -= amount; // available is the lowest field: no borrow into pending
-        } else {
-            uint256 pending = (word >> 96) & MASK96;
-            if (amount > available + pending) return false;
-            pending -= amount - available;
-            word = (word & ~((MASK96 << 96) | MASK96)) | (pending << 96);
+        // Unchecked: available and pending are below 2^96, so their sum cannot overflow; each
+        // subtraction is guarded by the comparison before it.
+        unchecked {
+            if (amount <= available) {
+                word -= amount; // available is the lowest field and amount <= it: no borrow into pending
+            } else {
+                uint256 pending = (word >> 96) & MASK96;
+                if (amount > available + pending) return false;
+                pending -= amount - available;
+                word = (word & ~((MASK96 << 96) | MASK96)) | (pending << 96);
+            }
         }
         assembly ("memory-safe") {
             sstore(account.slot, word)
@@ -343,26 +404,50 @@ contract Settlement is ISettlement, CustomerEscrow, EIP712 {
         return true;
     }
 
+    /// @dev Adds `amount` (< 2^113, an entry's charge) to the provider's current-epoch bucket: one
+    ///      read and one write of its slot.
     function _creditEarnings(address provider, uint256 amount, uint256 epoch) private {
-        uint256 word = _roll(_earnings[provider], epoch);
-        uint256 cur = ((word >> 160) & MASK64) + amount;
+        mapping(address => uint256) storage earnings = _earnings;
+        bytes32 slot;
+        uint256 word;
+        assembly ("memory-safe") {
+            // The mapping's slot for `provider`, as Solidity computes it (keccak256(key . mapping slot)).
+            mstore(0x00, provider)
+            mstore(0x20, earnings.slot)
+            slot := keccak256(0x00, 0x40)
+            word := sload(slot)
+        }
+        word = _roll(word, epoch);
+        uint256 cur;
+        unchecked {
+            cur = ((word >> 160) & MASK64) + amount; // < 2^64 + 2^113: no overflow
+        }
         if (cur > MASK64) revert SafeCast.SafeCastOverflowedUintDowncast(64, cur);
-        _earnings[provider] = (word & ~(MASK64 << 160)) | (cur << 160);
+        word = (word & ~(MASK64 << 160)) | (cur << 160);
+        assembly ("memory-safe") {
+            sstore(slot, word)
+        }
     }
 
     /// @dev Moves buckets that have vested by `epoch` into claimable and makes `epoch` current.
+    ///      `epoch` fits 32 bits (`_currentEpoch`); prev and cur only move between 64-bit fields, so
+    ///      claimable is the only field that can grow past its width, and that is checked.
     function _roll(uint256 word, uint256 epoch) private pure returns (uint256) {
         uint256 stored = word >> 224;
         if (stored == epoch) return word;
         (uint256 claimable, uint256 prev, uint256 cur) = _unpack(word);
-        if (stored + 1 == epoch) {
-            claimable += prev;
-            prev = cur;
-        } else {
-            claimable += prev + cur;
-            prev = 0;
+        unchecked {
+            // Three terms below 2^96 each: no overflow in 256 bits.
+            if (stored + 1 == epoch) {
+                claimable += prev;
+                prev = cur;
+            } else {
+                claimable += prev + cur;
+                prev = 0;
+            }
         }
-        return _pack(claimable, prev, 0, epoch);
+        if (claimable > MASK96) revert SafeCast.SafeCastOverflowedUintDowncast(96, claimable);
+        return claimable | (prev << 96) | (epoch << 224);
     }
 
     function _unpack(uint256 word) private pure returns (uint256 claimable, uint256 prev, uint256 cur) {
@@ -386,24 +471,42 @@ contract Settlement is ISettlement, CustomerEscrow, EIP712 {
         if (spent > maxWindowAmount) revert WindowCapExceeded(spent, maxWindowAmount);
     }
 
-    /// @dev EIP-712 encodeData of Entry[]: keccak256 of the concatenated struct hashes.
-    function _hashEntries(UsageEntry[] calldata entries) private pure returns (bytes32) {
+    /// @dev EIP-712 encodeData of Entry[]: keccak256 of the concatenated struct hashes. Rejects an
+    ///      entry with a field wider than its type, as the ABI decoder would: the per-entry loop then
+    ///      reads fields unchecked (EntryCalldata).
+    function _hashEntries(UsageEntry[] calldata entries) private pure returns (bytes32 h) {
         uint256 n = entries.length;
-        bytes32[] memory hashes = new bytes32[](n);
-        for (uint256 i; i < n; ++i) {
-            hashes[i] = _hashEntry(entries[i]);
-        }
-        bytes32 h;
+        uint256 hashes;
         assembly ("memory-safe") {
-            h := keccak256(add(hashes, 0x20), mul(n, 0x20))
+            hashes := mload(0x40)
+            mstore(0x40, add(hashes, shl(5, n)))
         }
-        return h;
+        for (uint256 i; i < n; ++i) {
+            uint256 e = EntryCalldata.at(entries, i);
+            if (!EntryCalldata.isClean(e)) revert MalformedEntry(i);
+            bytes32 entryHash = _hashEntryAt(e);
+            assembly ("memory-safe") {
+                mstore(add(hashes, shl(5, i)), entryHash)
+            }
+        }
+        assembly ("memory-safe") {
+            h := keccak256(hashes, shl(5, n))
+        }
     }
 
-    /// @dev keccak256(abi.encode(ENTRY_TYPEHASH, e)) computed straight from calldata: the entry is
-    ///      eight static words, so its ABI encoding is its calldata. Dirty calldata cannot help an
-    ///      attacker: it only changes the hash, and the signature check then fails.
-    function _hashEntry(UsageEntry calldata e) private pure returns (bytes32 h) {
+    /// @dev Struct hash of an ABI-decoded calldata entry (`openDispute`, `hashEntry`).
+    function _hashEntry(UsageEntry calldata entry) private pure returns (bytes32) {
+        uint256 e;
+        assembly ("memory-safe") {
+            e := entry
+        }
+        return _hashEntryAt(e);
+    }
+
+    /// @dev keccak256(abi.encode(ENTRY_TYPEHASH, entry)) for the entry at calldata offset `e`: the
+    ///      entry is eight static words, so its ABI encoding is its calldata (for a clean entry; a
+    ///      dirty one is rejected by `_hashEntries` and the ABI decoder before its hash matters).
+    function _hashEntryAt(uint256 e) private pure returns (bytes32 h) {
         bytes32 typehash = ENTRY_TYPEHASH;
         assembly ("memory-safe") {
             let m := mload(0x40)
@@ -442,8 +545,9 @@ contract Settlement is ISettlement, CustomerEscrow, EIP712 {
         else if (cur != 0) nextVestAt = uint40((epoch + 2) * DISPUTE_WINDOW);
     }
 
+    /// @dev Vesting epoch number; the earnings word stores it in 32 bits.
     function _currentEpoch() private view returns (uint256) {
-        return block.timestamp / DISPUTE_WINDOW;
+        return SafeCast.toUint32(block.timestamp / DISPUTE_WINDOW);
     }
 
     // ---------------------------------------------------------------- disputes
@@ -529,7 +633,7 @@ contract Settlement is ISettlement, CustomerEscrow, EIP712 {
         if (refund > disputed) revert RefundTooHigh(refund, disputed);
         d.status = DisputeStatus.Upheld;
 
-        uint256 feeShare = PriceMath.fee(refund, d.feeBps);
+        uint256 feeShare = PriceMath.fee(uint128(refund), d.feeBps); // refund <= disputed < 2^96: exact cast
         uint256 fromFees = feeShare <= protocolFees ? feeShare : protocolFees;
         protocolFees -= fromFees;
         uint256 owed = refund - fromFees;

@@ -12,6 +12,7 @@ import { request, Agent } from "undici";
 import { privateKeyToAccount } from "viem/accounts";
 import { spawn, type ChildProcess } from "node:child_process";
 import { fileURLToPath } from "node:url";
+import { readFileSync } from "node:fs";
 import { MODEL, freshDataDir, gatewayOptions, loginAndCreateKey, removeDir, startEnv } from "../test/helpers/stack.ts";
 import { percentile } from "../src/settlement/sli.ts";
 
@@ -67,6 +68,10 @@ const env = await startEnv({ providers: 1, deposit: 1_000_000_000_000n });
 const dataDir = await freshDataDir();
 const gwOptions = gatewayOptions(env, {
   dataDir,
+  // Production-like intervals: the tests' 200 ms heartbeat drops a worker after 600 ms of CPU
+  // starvation on a busy machine, which measures the neighbours, not the proxy path.
+  heartbeatIntervalMs: 10_000,
+  chainPollMs: 2_000,
   tiers: { hobby: { name: "hobby", index: 0, maxPromptTokens: 100_000, maxOutputTokens: 4_096, requestsPerMinute: 10_000_000, tokensPerMinute: 1_000_000_000, concurrentRequests: 10_000 } },
 });
 delete (gwOptions as { logger?: unknown }).logger;
@@ -89,6 +94,8 @@ const { key } = await loginAndCreateKey(url, env.customer, env.chain.chainId);
 await new Promise((r) => setTimeout(r, 500)); // the gateway's first heartbeat and price cache
 const agent = new Agent({ connections: CONCURRENCY * 4, keepAliveTimeout: 30_000 });
 type Result = { ttft: number[]; tokens: number; seconds: number; errors: number; overhead: number[] };
+const errorKinds = new Map<string, number>();
+const countError = (what: string) => errorKinds.set(what, (errorKinds.get(what) ?? 0) + 1);
 
 async function run(target: "gateway" | "direct", n: number): Promise<Result> {
   const endpoint = target === "gateway" ? `${url}/v1/chat/completions` : `${worker.endpoint}/v1/chat/completions`;
@@ -109,6 +116,7 @@ async function run(target: "gateway" | "direct", n: number): Promise<Result> {
     });
     if (res.statusCode !== 200) {
       errors++;
+      countError(`${target} HTTP ${res.statusCode}`);
       await res.body.dump();
       return;
     }
@@ -133,8 +141,9 @@ async function run(target: "gateway" | "direct", n: number): Promise<Result> {
         if (i >= n) return;
         try {
           await one(i);
-        } catch {
+        } catch (err) {
           errors++;
+          countError(`${target} ${(err as Error).message}`);
         }
       }
     }),
@@ -148,6 +157,16 @@ await run("gateway", CONCURRENCY);
 
 // Both paths run at the same time, each with CONCURRENCY streams, so they share the machine's load
 // (on a shared 2-core box, running them one after the other measures the neighbours as much as the gateway).
+/** CPU seconds (user + system) a child process has used so far, from /proc (Linux); null elsewhere. */
+const cpuSeconds = (pid: number | undefined): number | null => {
+  try {
+    const f = readFileSync(`/proc/${pid}/stat`, "utf8").split(") ")[1]!.split(" ");
+    return (Number(f[11]) + Number(f[12])) / 100; // utime, stime in clock ticks (100 Hz)
+  } catch {
+    return null;
+  }
+};
+const cpuBefore = { gateway: cpuSeconds(gwProc.child.pid), worker: cpuSeconds(workerProc.child.pid) };
 const direct: Result = { ttft: [], tokens: 0, seconds: 0, errors: 0, overhead: [] };
 const viaGateway: Result = { ttft: [], tokens: 0, seconds: 0, errors: 0, overhead: [] };
 for (let round = 1; round <= ROUNDS; round++) {
@@ -161,6 +180,7 @@ for (let round = 1; round <= ROUNDS; round++) {
     log(`  round ${round} ${target.padEnd(7)}: ${r.ttft.length} streams, ttft p50 ${percentile([...r.ttft].sort((a, b) => a - b), 50).toFixed(1)} ms, ${(r.tokens / r.seconds).toFixed(0)} tokens/s, ${r.errors} errors`);
   }
 }
+const cpuAfter = { gateway: cpuSeconds(gwProc.child.pid), worker: cpuSeconds(workerProc.child.pid) };
 const sd = [...direct.ttft].sort((a, b) => a - b);
 const sg = [...viaGateway.ttft].sort((a, b) => a - b);
 const addedP50 = percentile(sg, 50) - percentile(sd, 50);
@@ -170,6 +190,14 @@ log(`direct : ttft p50 ${percentile(sd, 50).toFixed(2)} ms, p99 ${percentile(sd,
 log(`gateway: ttft p50 ${percentile(sg, 50).toFixed(2)} ms, p99 ${percentile(sg, 99).toFixed(2)} ms, ${(viaGateway.tokens / viaGateway.seconds).toFixed(0)} tokens/s, ${viaGateway.errors} errors`);
 const so = [...viaGateway.overhead].sort((a, b) => a - b);
 log(`gateway's own time before the first byte (x-tollgate-overhead-ms): p50 ${percentile(so, 50).toFixed(3)} ms, p99 ${percentile(so, 99).toFixed(3)} ms`);
+if (cpuBefore.gateway !== null && cpuAfter.gateway !== null && cpuBefore.worker !== null && cpuAfter.worker !== null) {
+  // CPU per stream barely depends on the neighbours, unlike latency on a shared machine. The worker
+  // process serves both paths' streams (and hosts the simulator), so its figure is per stream of either path.
+  const gwMs = ((cpuAfter.gateway - cpuBefore.gateway) * 1000) / viaGateway.ttft.length;
+  const wkMs = ((cpuAfter.worker - cpuBefore.worker) * 1000) / (viaGateway.ttft.length + direct.ttft.length);
+  log(`CPU per stream: gateway ${gwMs.toFixed(2)} ms, worker agent + simulator ${wkMs.toFixed(2)} ms (${MAX_TOKENS} tokens a stream)`);
+}
+if (errorKinds.size > 0) log(`errors: ${[...errorKinds].map(([k, n]) => `${k} ×${n}`).join(", ")}`);
 const status = (await (await fetch(`${url}/status`)).json()) as { unbatchedReceipts: number };
 log(`receipts written by the gateway: ${status.unbatchedReceipts}`);
 

@@ -61,6 +61,19 @@ export const configSchema = z.object({
   rpcTimeoutMs: int(100, 60_000).default(5_000),
   upstreamFirstTokenTimeoutMs: int(100, 600_000).default(60_000),
   requestTimeoutMs: int(1000, 3_600_000).default(600_000),
+  /** Lease of a request's Redis holds (reservation, concurrency slot), renewed every quarter lease while it lives. */
+  leaseSec: int(1, 3600).default(60),
+  /** While a stream waits for its first token, an SSE comment this often (so proxies keep it open). */
+  sseKeepAliveMs: int(100, 600_000).default(15_000),
+  /**
+   * Origins allowed to call the dApp's routes from a browser: a comma-separated list of origins
+   * (`https://app.example`), or `*` for any. Default: none (no CORS headers at all).
+   */
+  corsOrigins: z
+    .union([z.string().transform((s) => s.split(",")), z.array(z.string())])
+    .default([])
+    .transform((list) => list.map((o) => o.trim()).filter((o) => o !== ""))
+    .pipe(z.array(z.union([z.literal("*"), z.url({ protocol: /^https?$/ }).transform((o) => new URL(o).origin)], { error: "each origin must be http(s)://host[:port], or * for any" }))),
   logLevel: z.enum(["fatal", "error", "warn", "info", "debug", "trace", "silent"]).default("info"),
 });
 export type GatewayConfig = z.output<typeof configSchema>;
@@ -100,6 +113,9 @@ export const ENV_NAMES: Record<keyof GatewayConfig, string> = {
   rpcTimeoutMs: "TOLLGATE_RPC_TIMEOUT_MS",
   upstreamFirstTokenTimeoutMs: "TOLLGATE_FIRST_TOKEN_TIMEOUT_MS",
   requestTimeoutMs: "TOLLGATE_REQUEST_TIMEOUT_MS",
+  sseKeepAliveMs: "TOLLGATE_SSE_KEEPALIVE_MS",
+  leaseSec: "TOLLGATE_LEASE_SEC",
+  corsOrigins: "TOLLGATE_CORS_ORIGINS",
   logLevel: "LOG_LEVEL",
 };
 

@@ -14,11 +14,13 @@ import { Siwe } from "./auth/siwe.ts";
 import { MemoryLedger, RedisLedger, type Ledger, type LedgerInit } from "./admission/ledger.ts";
 import { MemoryRateLimiter, RedisRateLimiter, type RateLimiter } from "./admission/limits.ts";
 import { DEFAULT_TIERS, type Tier, type Tiers } from "./admission/tiers.ts";
-import { DailySpend } from "./admission/daily-spend.ts";
+import { MemoryDailySpend, RedisDailySpend, type DailySpend } from "./admission/daily-spend.ts";
+import { LeaseKeeper } from "./admission/leases.ts";
 import { WorkerRegistry } from "./routing/registry.ts";
 import { ProviderReads } from "./routing/chain-reads.ts";
 import { createWorkerDispatcher } from "./routing/ssrf.ts";
 import { Prober } from "./routing/probes.ts";
+import { ProviderEvents } from "./routing/provider-events.ts";
 import { ReceiptWriter } from "./metering/receipts.ts";
 import { createMetrics } from "./http/metrics.ts";
 import { Sli } from "./settlement/sli.ts";
@@ -33,6 +35,7 @@ import { accountRoutes } from "./http/accounts.ts";
 import { workerRoutes } from "./http/workers.ts";
 import { receiptRoutes } from "./http/receipts.ts";
 import { statusRoutes } from "./http/status.ts";
+import { registerCors } from "./http/cors.ts";
 
 export type GatewayOptions = GatewayConfigInput & {
   logger?: Logger;
@@ -57,6 +60,9 @@ export type Gateway = {
 };
 
 const LEADER_LOCK = 7264002;
+/** Full re-read of provider state; events keep it current in between. */
+const PROVIDER_REFRESH_MS = 300_000;
+const SLI_FLUSH_MS = 5_000;
 
 export async function buildGateway(options: GatewayOptions): Promise<Gateway> {
   const { logger, tiers: tierOverrides, onBatchStage, manualLoops, ...input } = options;
@@ -87,8 +93,11 @@ export async function buildGateway(options: GatewayOptions): Promise<Gateway> {
       );
       return { available: big(c[0]?.available), debt: big(c[0]?.debt), spent: big(s[0]?.s), block: cur[0] ? big(cur[0].block) : -1n };
     });
-  const ledger: Ledger = redis ? new RedisLedger(redis, config.redisPrefix, ledgerInit) : new MemoryLedger(ledgerInit);
-  const limiter: RateLimiter = redis ? new RedisRateLimiter(redis, config.redisPrefix) : new MemoryRateLimiter();
+  // What a request holds in Redis is leased: a crashed replica's holds lapse within one lease.
+  const leases = redis ? new LeaseKeeper(redis, config.leaseSec * 1000, log) : null;
+  const ledger: Ledger = redis && leases ? new RedisLedger(redis, config.redisPrefix, ledgerInit, leases) : new MemoryLedger(ledgerInit);
+  const limiter: RateLimiter = redis && leases ? new RedisRateLimiter(redis, config.redisPrefix, leases) : new MemoryRateLimiter();
+  const dailySpend: DailySpend = redis && leases ? new RedisDailySpend(db, redis, config.redisPrefix, leases) : new MemoryDailySpend(db);
   const tiers: Tiers = { ...DEFAULT_TIERS, ...tierOverrides };
   const tierCache = new Map<string, { tier: Tier; until: number }>();
   const tierOf = async (account: string): Promise<Tier> => {
@@ -127,7 +136,7 @@ export async function buildGateway(options: GatewayOptions): Promise<Gateway> {
     receipts: new ReceiptWriter(db),
     metrics: createMetrics(),
     sli: new Sli(),
-    dailySpend: new DailySpend(db),
+    dailySpend,
     publicClient,
     walletClient,
     signer,
@@ -152,6 +161,7 @@ export async function buildGateway(options: GatewayOptions): Promise<Gateway> {
     reply.code(status).send({ error: { message, type: status < 500 ? "invalid_request_error" : "server_error", param: null, code: status === 413 ? "body_too_large" : status < 500 ? "invalid_request" : "internal_error" } });
   });
   app.setNotFoundHandler((_req, reply) => reply.code(404).send({ error: { message: "no such route", type: "not_found_error", param: null, code: "not_found" } }));
+  await registerCors(app, config.corsOrigins);
   await app.register(openaiRoutes(ctx));
   await app.register(accountRoutes(ctx));
   await app.register(workerRoutes(ctx));
@@ -162,7 +172,9 @@ export async function buildGateway(options: GatewayOptions): Promise<Gateway> {
   const poster = new BatchPoster(ctx, onBatchStage);
   const prober = new Prober(ctx);
   const sla = new SlaReporter(ctx);
+  await sla.windowStart(); // the first start opens the first SLA window
   const timers: NodeJS.Timeout[] = [];
+  const providerEvents = new ProviderEvents({ client: publicClient, registryAddress: config.registry, stakingAddress: config.staking, reads, workers: registry, log, pollMs: config.chainPollMs });
 
   // Routing reads only cached chain state: refresh provider status and prices in the background.
   const refreshProviders = async () => {
@@ -205,7 +217,11 @@ export async function buildGateway(options: GatewayOptions): Promise<Gateway> {
       sla.start();
     }
     prober.start();
-    timers.push(setInterval(() => void refreshProviders(), 15_000));
+    await providerEvents.start().catch((err: Error) => log.warn({ err: err.message }, "provider events: could not start; the slow refresh still runs"));
+    // SLIs go to the database every few seconds (the SLA window outlives this process).
+    timers.push(setInterval(() => void ctx.sli.flush(db).catch((err: Error) => log.warn({ err: err.message }, "SLI flush failed")), SLI_FLUSH_MS));
+    // Safety net behind the events (a missed log, an RPC that dropped a range): a full re-read.
+    timers.push(setInterval(() => void refreshProviders(), PROVIDER_REFRESH_MS));
     timers.push(
       setInterval(() => {
         void registry.sync().then(fillMissingReads).catch(() => {});
@@ -245,12 +261,15 @@ export async function buildGateway(options: GatewayOptions): Promise<Gateway> {
       if (closed) return;
       closed = true;
       for (const t of timers) clearInterval(t);
+      leases?.stop();
       prober.stop();
       sla.stop();
+      await providerEvents.stop();
       await follower.stop();
       await poster.stop();
       await app.close();
       await ctx.receipts.idle();
+      await ctx.sli.flush(db).catch((err: Error) => log.warn({ err: err.message }, "SLI flush failed at shutdown"));
       await ctx.dispatcher.close().catch(() => {});
       redis?.disconnect();
       await db.close();

@@ -90,7 +90,7 @@ function scenarioSuite(name: string, dbOpts: () => Promise<{ opts: Record<string
         a: provider(address: $a) { registered status profile { gpuCount region metadataURI } workers
              models { modelId name listed promptPrice completionPrice nextEffectiveAt delistAt priceHistory { kind } }
              earnings { claimable vesting claimed totalCredited totalRefunded } stakeHistory(first: 100) { nodes { kind } } }
-        b: provider(address: $b) { status slashes { nodes { reason paid requested } } slaReports { nodes { creditPaid creditOwed creditBps } }
+        b: provider(address: $b) { status slashes { nodes { reason paid requested } } slaReports { nodes { creditPaid creditOwed creditBps totalSpend receiptSpend spendMatchesReceipts } }
              slaCreditsPaidTotal stakeHistory(first: 100) { nodes { kind } } }
       }`, { a: A, b: B });
       assert.equal(d.a.registered, true);
@@ -117,6 +117,9 @@ function scenarioSuite(name: string, dbOpts: () => Promise<{ opts: Record<string
       assert.equal(d.b.slashes.nodes[0].paid, String(100_000_000n), "the whole 100 USDC stake was taken");
       assert.equal(d.b.slaReports.nodes[0].creditOwed, String(250_000_000n));
       assert.equal(d.b.slaCreditsPaidTotal, d.b.slaReports.nodes[0].creditPaid);
+      // The gateway claimed 1,000 USDC of spend; the published receipts of the window hold far less: flagged.
+      assert.equal(d.b.slaReports.nodes[0].spendMatchesReceipts, false);
+      assert.ok(BigInt(d.b.slaReports.nodes[0].receiptSpend) < BigInt(d.b.slaReports.nodes[0].totalSpend));
       assert.deepEqual(d.b.stakeHistory.nodes.map((n: any) => n.kind).reverse(), ["STAKED", "JAILED", "SLASHED", "STAKED", "UNJAILED"]);
       assert.deepEqual(d.a.stakeHistory.nodes.map((n: any) => n.kind).reverse(), ["STAKED", "LOCKED", "LOCKED", "UNLOCKED", "UNLOCKED", "UNBOND_STARTED", "REBONDED", "WITHDRAWN"]);
     });

@@ -11,18 +11,25 @@ library PriceMath {
 
     /// @notice Charge for token counts at per-million prices, rounded down so that a customer is
     ///         never charged above the published price. Result in USDC base units.
-    function charge(uint256 promptTokens, uint256 completionTokens, uint256 promptPrice, uint256 completionPrice)
+    function charge(uint64 promptTokens, uint64 completionTokens, uint48 promptPrice, uint48 completionPrice)
         internal
         pure
         returns (uint256)
     {
-        // uint64 counts times uint48 prices stay below 2^113: no overflow is possible here.
-        return (promptTokens * promptPrice + completionTokens * completionPrice) / TOKENS_PER_PRICE_UNIT;
+        // The types prove the bound: two uint64 x uint48 products sum to less than 2^113, so the
+        // arithmetic cannot overflow and runs unchecked (it is in Settlement's per-entry loop).
+        unchecked {
+            return (uint256(promptTokens) * promptPrice + uint256(completionTokens) * completionPrice)
+                / TOKENS_PER_PRICE_UNIT;
+        }
     }
 
     /// @notice Protocol fee on an amount, rounded down; the provider's credit is `amount - fee`,
     ///         so debits always equal credits plus fees exactly.
-    function fee(uint256 amount, uint256 feeBps) internal pure returns (uint256) {
-        return (amount * feeBps) / BPS;
+    function fee(uint128 amount, uint16 feeBps) internal pure returns (uint256) {
+        // uint128 x uint16 is below 2^144: cannot overflow, so unchecked.
+        unchecked {
+            return (uint256(amount) * feeBps) / BPS;
+        }
     }
 }

@@ -57,7 +57,7 @@ contract PriceMathFuzzTest is Test {
     function testFuzz_fee_conservesAndIsBounded(uint256 amount, uint256 feeBps) public pure {
         amount = _bound(amount, 0, type(uint128).max);
         feeBps = _bound(feeBps, 0, MAX_FEE_BPS);
-        uint256 fee = PriceMath.fee(amount, feeBps);
+        uint256 fee = PriceMath.fee(uint128(amount), uint16(feeBps));
         uint256 credit = amount - fee; // never underflows: checked arithmetic would revert
         assertEq(fee + credit, amount, "fee + credit != amount");
         assertLe(fee, amount * MAX_FEE_BPS / 1e4, "fee above amount * MAX_FEE_BPS / 1e4");
@@ -71,8 +71,13 @@ contract PriceMathFuzzTest is Test {
         a2 = _bound(a2, a1, type(uint128).max);
         b1 = _bound(b1, 0, MAX_FEE_BPS);
         b2 = _bound(b2, b1, MAX_FEE_BPS);
-        assertLe(PriceMath.fee(a1, b1), PriceMath.fee(a2, b1), "larger amount, smaller fee");
-        assertLe(PriceMath.fee(a1, b1), PriceMath.fee(a1, b2), "higher rate, smaller fee");
+        assertLe(_fee(a1, b1), _fee(a2, b1), "larger amount, smaller fee");
+        assertLe(_fee(a1, b1), _fee(a1, b2), "higher rate, smaller fee");
+    }
+
+    /// @dev Callers bound amount to uint128 and the rate to MAX_FEE_BPS first.
+    function _fee(uint256 amount, uint256 feeBps) internal pure returns (uint256) {
+        return PriceMath.fee(uint128(amount), uint16(feeBps));
     }
 
     function _up(uint256 x, uint256 d, uint256 max) internal pure returns (uint256) {

@@ -3,6 +3,7 @@ pragma solidity 0.8.30;
 
 import {UnitHelpers} from "../utils/UnitHelpers.sol";
 import {ProviderRegistry} from "../../src/ProviderRegistry.sol";
+import {PriceBook} from "../../src/libraries/PriceBook.sol";
 import {UsageEntry} from "../../src/types/Usage.sol";
 
 contract ProviderRegistryTest is UnitHelpers {
@@ -351,6 +352,32 @@ contract ProviderRegistryTest is UnitHelpers {
         assertEq(bitmap.length, 2);
         assertEq(bitmap[0], type(uint256).max);
         assertEq(bitmap[1], (uint256(1) << 43) - 1); // entries 256..298
+    }
+
+    // ---------------------------------------------------------------- priceWords (Settlement's one read per batch)
+
+    function test_priceWords_returnsEachSlotsRecordInOrder() public {
+        vm.warp(block.timestamp + 1);
+        vm.prank(p);
+        registry.schedulePriceChange(MODEL, 111, 222);
+        bytes32[] memory slots = new bytes32[](3);
+        slots[0] = PriceBook.slotOf(p2, MODEL); // never listed: zero
+        slots[1] = PriceBook.slotOf(p, MODEL);
+        slots[2] = PriceBook.slotOf(p, MODEL); // the same slot twice is answered twice
+        uint256[] memory words = registry.priceWords(slots);
+        ProviderRegistry.ModelPrice memory r = registry.priceRecord(p, MODEL);
+        uint256 expected = uint256(r.promptPrice) | (uint256(r.completionPrice) << 48)
+            | (uint256(r.nextPromptPrice) << 96) | (uint256(r.nextCompletionPrice) << 144)
+            | (uint256(r.nextEffectiveAt) << 192) | (uint256(1) << 232); // listed, no delisting
+        assertEq(words.length, 3);
+        assertEq(words[0], 0);
+        assertEq(words[1], expected);
+        assertEq(words[2], expected);
+        assertEq(r.nextPromptPrice, 111);
+    }
+
+    function test_priceWords_noSlots_returnsEmptyArray() public view {
+        assertEq(registry.priceWords(new bytes32[](0)).length, 0);
     }
 
     // ---------------------------------------------------------------- workers

@@ -256,6 +256,148 @@ contract SettlementTest is UnitHelpers {
         settlement.settleBatch(b, sig);
     }
 
+    // ================================================================ settleBatch: calldata encoding edges
+    // The per-entry loop reads entries from calldata without the ABI decoder (EntryCalldata); these
+    // check that what the decoder used to refuse is still refused.
+
+    /// @dev Calldata of settleBatch(b, sig) and the byte position of word `word` of entry `index`.
+    function _settleCalldata(UsageBatch memory b, bytes memory sig, uint256 index, uint256 word)
+        internal
+        view
+        returns (bytes memory data, uint256 pos)
+    {
+        data = abi.encodeCall(settlement.settleBatch, (b, sig));
+        // selector, then the head (batch offset 0x40, signature offset); the batch tuple's sixth
+        // head word is the entries array's offset from the tuple's start.
+        uint256 tuple = 4 + 0x40;
+        uint256 entriesOffset;
+        assembly {
+            entriesOffset := mload(add(add(data, 0x20), add(tuple, 0xa0)))
+        }
+        pos = tuple + entriesOffset + 0x20 + index * 0x100 + word * 0x20;
+    }
+
+    function _orInto(bytes memory data, uint256 pos, uint256 bits) internal pure {
+        assembly {
+            let at := add(add(data, 0x20), pos)
+            mstore(at, or(mload(at), bits))
+        }
+    }
+
+    /// @dev A signature over the batch with entry `index`'s word `word` OR-ed with `bits`: the
+    ///      signer signed the dirty encoding itself, so only the encoding check can refuse it.
+    function _signDirty(UsageBatch memory b, uint256 index, uint256 word, uint256 bits)
+        internal
+        view
+        returns (bytes memory)
+    {
+        bytes32[] memory hashes = _entryHashes(b.entries);
+        bytes memory enc = abi.encode(settlement.ENTRY_TYPEHASH(), b.entries[index]);
+        _orInto(enc, 0x20 + word * 0x20, bits);
+        hashes[index] = keccak256(enc);
+        bytes32 structHash = keccak256(
+            abi.encode(
+                settlement.BATCH_TYPEHASH(),
+                b.gatewayId,
+                b.batchId,
+                b.receiptsRoot,
+                b.receiptCount,
+                b.deadline,
+                keccak256(abi.encodePacked(hashes))
+            )
+        );
+        return _sig(
+            gatewayKey,
+            keccak256(abi.encodePacked("\x19\x01", _domainSeparator("Tollgate Settlement", address(settlement)), structHash))
+        );
+    }
+
+    function test_settleBatch_fieldWiderThanItsType_revertsMalformedEntry() public {
+        // word index in the entry and the width of its type: customer, provider, requests,
+        // promptTokens, completionTokens, promptPrice, completionPrice (word 2, the model, is bytes32).
+        uint8[7] memory words = [0, 1, 3, 4, 5, 6, 7];
+        uint16[7] memory widths = [uint16(160), 160, 32, 64, 64, 48, 48];
+        for (uint256 k; k < 7; ++k) {
+            for (uint256 high; high < 2; ++high) {
+                // the lowest bit above the type, and the top bit of the word
+                uint256 bits = high == 0 ? uint256(1) << widths[k] : uint256(1) << 255;
+                UsageBatch memory b = _batch(0, _two(_e(), _entry(c2, p2, 1000, 1000)));
+                (bytes memory data, uint256 pos) = _settleCalldata(b, _signDirty(b, 1, words[k], bits), 1, words[k]);
+                _orInto(data, pos, bits);
+                (bool ok, bytes memory err) = address(settlement).call(data);
+                assertFalse(ok, "dirty entry settled");
+                assertEq(err, abi.encodeWithSelector(Settlement.MalformedEntry.selector, 1), "wrong error");
+            }
+        }
+        assertEq(_available(c), 100e6, "customer debited");
+        assertEq(settlement.nextBatchId(GATEWAY_ID), 0);
+        // The same batch, clean, settles: the calldata surgery above is what was refused.
+        UsageBatch memory clean = _batch(0, _two(_e(), _entry(c2, p2, 1000, 1000)));
+        (bytes memory cleanData,) = _settleCalldata(clean, _signBatch(clean, gatewayKey), 0, 0);
+        (bool cleanOk,) = address(settlement).call(cleanData);
+        assertTrue(cleanOk, "clean batch refused");
+        assertEq(_available(c), 100e6 - CHARGE);
+    }
+
+    function test_settleBatch_modelWordAnyValue_isClean() public {
+        // bytes32 has no spare bits: an all-ones model is a legal (unlisted) model, skipped, not refused.
+        UsageEntry memory e = _e();
+        e.model = bytes32(type(uint256).max);
+        _settleOne(e);
+        assertTrue(settlement.isSkipped(GATEWAY_ID, 0, 0));
+        assertEq(_available(c), 100e6);
+    }
+
+    function test_settleBatch_entriesLengthPastEndOfCalldata_revertsInDecoder() public {
+        UsageBatch memory b = _batch(0, _two(_e(), _entry(c2, p2, 1000, 1000)));
+        bytes memory sig = _signBatch(b, gatewayKey);
+        // 3 entries would run 0x100 bytes into and past the signature; the others overflow.
+        uint256[3] memory lengths = [uint256(3), 1 << 64, type(uint256).max];
+        for (uint256 k; k < 3; ++k) {
+            (bytes memory data, uint256 pos) = _settleCalldata(b, sig, 0, 0);
+            uint256 lengthPos = pos - 0x20;
+            uint256 len = lengths[k];
+            assembly {
+                mstore(add(add(data, 0x20), lengthPos), len)
+            }
+            (bool ok, bytes memory err) = address(settlement).call(data);
+            assertFalse(ok, "entries past calldata accepted");
+            // Refused by Solidity's calldata bounds check (no error data), before any entry is read:
+            // reading past the end would have failed later with MalformedEntry or InvalidSignature.
+            assertEq(err.length, 0, "refused later than the bounds check");
+        }
+        assertEq(_available(c), 100e6);
+        assertEq(settlement.nextBatchId(GATEWAY_ID), 0);
+    }
+
+    function test_settleBatch_registryAnswerMalformed_revertsMalformedPriceWords() public {
+        UsageBatch memory b = _batch(0, _two(_e(), _entry(c2, p2, 1000, 1000)));
+        bytes memory sig = _signBatch(b, gatewayKey);
+        bytes[3] memory answers = [
+            abi.encode(new uint256[](1)), // one word for two entries
+            abi.encodePacked(uint256(0x40), uint256(2), uint256(0), uint256(0)), // wrong offset
+            abi.encodePacked(uint256(0x20), uint256(3), uint256(0), uint256(0)) // wrong length word
+        ];
+        for (uint256 k; k < 3; ++k) {
+            vm.mockCall(address(registry), abi.encodeWithSelector(IProviderRegistry.priceWords.selector), answers[k]);
+            vm.expectRevert(Settlement.MalformedPriceWords.selector);
+            settlement.settleBatch(b, sig);
+        }
+        vm.clearMockedCalls();
+        settlement.settleBatch(b, sig);
+        assertEq(_available(c), 100e6 - CHARGE);
+    }
+
+    function test_settleBatch_registryReverts_bubblesItsError() public {
+        UsageBatch memory b = _batch(0, _one(_e()));
+        bytes memory sig = _signBatch(b, gatewayKey);
+        vm.mockCallRevert(
+            address(registry), abi.encodeWithSelector(IProviderRegistry.priceWords.selector), bytes("registry down")
+        );
+        vm.expectRevert(bytes("registry down"));
+        settlement.settleBatch(b, sig);
+    }
+
     function test_settleBatch_signedForOtherChainId_reverts() public {
         UsageBatch memory b = _batch(0, _one(_e()));
         bytes memory sig = _sig(gatewayKey, _batchDigestOn(b, 84_532, address(settlement)));

@@ -2,7 +2,9 @@
  * Rate limits per account: requests and tokens per minute (fixed one-minute windows) and concurrent
  * requests. In memory for one replica, in Redis (one Lua script, atomic) when replicas share them.
  */
+import { randomBytes } from "node:crypto";
 import type { Redis } from "ioredis";
+import { LUA_HOLDS, type LeaseKeeper } from "./leases.ts";
 import type { Tier } from "./tiers.ts";
 
 export type LimitResult = { ok: true; release: () => void } | { ok: false; code: string; message: string; retryAfterSec: number };
@@ -60,9 +62,12 @@ export class MemoryRateLimiter implements RateLimiter {
   }
 }
 
-// KEYS: requests window, tokens window, concurrency. ARGV: rpm, tpm, conc cap, tokens.
-const ACQUIRE = `
-local c = tonumber(redis.call('GET', KEYS[3]) or '0')
+// KEYS: requests window, tokens window, concurrency slots (sorted set: slot → lease expiry).
+// ARGV: rpm, tpm, conc cap, tokens, slot id, lease ms. Slots of a crashed replica lapse with their lease.
+const ACQUIRE = LUA_HOLDS + `
+local now = now_ms()
+purge(nil, KEYS[3], nil, now)
+local c = redis.call('ZCARD', KEYS[3])
 if c >= tonumber(ARGV[3]) then return 1 end
 local r = tonumber(redis.call('GET', KEYS[1]) or '0')
 if r + 1 > tonumber(ARGV[1]) then return 2 end
@@ -70,34 +75,38 @@ local t = tonumber(redis.call('GET', KEYS[2]) or '0')
 if t + tonumber(ARGV[4]) > tonumber(ARGV[2]) then return 3 end
 redis.call('INCR', KEYS[1]); redis.call('EXPIRE', KEYS[1], 120)
 redis.call('INCRBY', KEYS[2], ARGV[4]); redis.call('EXPIRE', KEYS[2], 120)
-redis.call('INCR', KEYS[3]); redis.call('EXPIRE', KEYS[3], 3600)
+redis.call('ZADD', KEYS[3], now + tonumber(ARGV[6]), ARGV[5])
 return 0
 `;
-const RELEASE = `local n = redis.call('DECR', KEYS[1]) if n <= 0 then redis.call('DEL', KEYS[1]) end return n`;
 
 export class RedisRateLimiter implements RateLimiter {
   private readonly redis: Redis;
   private readonly prefix: string;
-  constructor(redis: Redis, prefix: string) {
+  private readonly leases: LeaseKeeper;
+  constructor(redis: Redis, prefix: string, leases: LeaseKeeper) {
     this.redis = redis;
     this.prefix = prefix;
+    this.leases = leases;
   }
 
   async acquire(account: string, tier: Tier, tokens: number): Promise<LimitResult> {
     const m = minute();
     const k = `${this.prefix}:rl:{${account}}`;
-    const keys = [`${k}:r:${m}`, `${k}:t:${m}`, `${k}:c`];
-    const code = Number(await this.redis.eval(ACQUIRE, 3, ...keys, tier.requestsPerMinute, tier.tokensPerMinute, tier.concurrentRequests, tokens));
+    const keys = [`${k}:r:${m}`, `${k}:t:${m}`, `${k}:slots`] as const;
+    const slot = randomBytes(9).toString("base64url");
+    const code = Number(await this.redis.eval(ACQUIRE, 3, ...keys, tier.requestsPerMinute, tier.tokensPerMinute, tier.concurrentRequests, tokens, slot, this.leases.leaseMs));
     if (code === 1) return refusal("concurrency_limit", tier);
     if (code === 2) return refusal("requests_per_minute", tier);
     if (code === 3) return refusal("tokens_per_minute", tier);
+    this.leases.hold(keys[2], slot);
     let released = false;
     return {
       ok: true,
       release: () => {
         if (released) return;
         released = true;
-        this.redis.eval(RELEASE, 1, keys[2]!).catch(() => {});
+        this.leases.release(keys[2], slot);
+        this.redis.zrem(keys[2], slot).catch(() => {});
       },
     };
   }

@@ -2,6 +2,8 @@
 import type { FastifyInstance, FastifyReply, FastifyRequest } from "fastify";
 import { z } from "zod";
 import type { Ctx } from "../context.ts";
+import { settlementAbi } from "@tollgate/protocol";
+import type { LedgerState } from "../admission/ledger.ts";
 import { ApiError, badRequest, notFound, unauthorized } from "../shared/errors.ts";
 
 const loginBody = z.object({ message: z.string().min(1).max(4096), signature: z.string().regex(/^0x[0-9a-fA-F]+$/).max(20_000) });
@@ -55,19 +57,9 @@ export function accountRoutes(ctx: Ctx) {
     app.get("/v1/account", async (req, reply) => {
       const account = await session(req);
       if (!account) return send(reply, unauthorized("sign in with Ethereum first", "invalid_session"));
-      const s = await ctx.ledger.state(account.toLowerCase());
-      const tier = await ctx.tierOf(account.toLowerCase());
-      return {
-        address: account,
-        tier: tier.name,
-        ...(s && {
-          available: s.available.toString(),
-          debt: s.debt.toString(),
-          unsettled: s.spent.toString(),
-          reserved: s.reserved.toString(),
-          spendable: (s.available - s.debt - s.spent - s.reserved).toString(),
-        }),
-      };
+      const customer = account.toLowerCase();
+      const [s, tier, withdrawal] = await Promise.all([ctx.ledger.snapshot(customer), ctx.tierOf(customer), pendingWithdrawal(ctx, account)]);
+      return accountJson(account, tier.name, s, withdrawal);
     });
   };
 }
@@ -81,5 +73,38 @@ function keyJson(k: { id: string; name: string; dailyCap: bigint | null; models:
     models: k.models,
     createdAt: new Date(k.createdMs).toISOString(),
     revokedAt: k.revokedMs ? new Date(k.revokedMs).toISOString() : null,
+  };
+}
+
+type Withdrawal = { amount: bigint; unlockAt: number } | null;
+
+/** The pending withdrawal, read live from the chain (one eth_call); null when the RPC does not answer. */
+async function pendingWithdrawal(ctx: Ctx, account: `0x${string}`): Promise<Withdrawal> {
+  try {
+    const [, pending, unlockAt] = await ctx.publicClient.readContract({ address: ctx.config.settlement, abi: settlementAbi, functionName: "accountOf", args: [account] });
+    return { amount: pending, unlockAt: Number(unlockAt) };
+  } catch (err) {
+    ctx.log.warn({ err: { message: (err as Error).message } }, "accountOf read failed; pending withdrawal omitted");
+    return null;
+  }
+}
+
+/**
+ * The balance buckets the dApp shows, in USDC base units as decimal strings:
+ * spendable = available − reserved − unsettled − debt (never negative here; the ledger may dip below
+ * zero only when a settled batch lowered `available` under what is still in flight).
+ */
+export function accountJson(address: string, tier: string, s: LedgerState, w: Withdrawal) {
+  const spendable = s.available - s.debt - s.spent - s.reserved;
+  return {
+    address,
+    tier,
+    available: s.available.toString(),
+    reserved: s.reserved.toString(),
+    unsettled: s.spent.toString(),
+    debt: s.debt.toString(),
+    spendable: (spendable > 0n ? spendable : 0n).toString(),
+    pendingWithdrawal: w ? { amount: w.amount.toString(), unlockAt: w.amount > 0n && w.unlockAt > 0 ? new Date(w.unlockAt * 1000).toISOString() : null } : null,
+    asOfBlock: s.block.toString(),
   };
 }

@@ -4,6 +4,7 @@
  * meter, write the receipt durably, commit the actual cost and release the rest.
  */
 import { randomBytes } from "node:crypto";
+import { StringDecoder } from "node:string_decoder";
 import type { FastifyReply, FastifyRequest } from "fastify";
 import { request as undiciRequest } from "undici";
 import type { Dispatcher } from "undici";
@@ -62,6 +63,39 @@ function readUsage(u: unknown): Usage | null {
   const cached = Number((o.prompt_tokens_details as { cached_tokens?: unknown } | undefined)?.cached_tokens ?? 0) || 0;
   const reasoning = Number((o.completion_tokens_details as { reasoning_tokens?: unknown } | undefined)?.reasoning_tokens ?? 0) || 0;
   return { prompt: p, completion: c, cached, reasoning, source: null };
+}
+
+/**
+ * The text of one streamed chunk. The common chunk (`"content":"…"` once, no other text field) is
+ * read without parsing the whole JSON: a bare `"content":"` cannot occur inside a JSON string, where
+ * quotes are escaped. Anything else is parsed.
+ */
+export function contentOf(data: string): string {
+  const i = data.indexOf('"content":"');
+  if (i >= 0 && data.indexOf('"content":"', i + 11) < 0 && !data.includes('"reasoning_content":"') && !data.includes('"text":"')) {
+    let j = i + 11;
+    let escaped = false;
+    for (; j < data.length; j++) {
+      const ch = data.charCodeAt(j);
+      if (ch === 92 /* \\ */) {
+        escaped = true;
+        j++;
+      } else if (ch === 34 /* " */) break;
+    }
+    if (j < data.length) {
+      if (!escaped) return data.slice(i + 11, j);
+      try {
+        return JSON.parse(data.slice(i + 10, j + 1)) as string;
+      } catch {
+        // fall through to the full parse
+      }
+    }
+  }
+  try {
+    return chunkText(JSON.parse(data));
+  } catch {
+    return ""; // not JSON: counts as nothing
+  }
 }
 
 function chunkText(obj: unknown): string {
@@ -141,12 +175,13 @@ export async function handleInference(ctx: Ctx, kind: Kind, req: FastifyRequest,
     limit.release();
     return fail(
       held.reason === "debt"
-        ? paymentRequired("unpaid usage from a skipped settlement entry blocks new requests; deposit and contact support", "outstanding_debt")
+        ? paymentRequired("unpaid usage from a settlement entry skipped for lack of balance blocks new requests; deposit at least the `debt` of GET /v1/account and it is charged in the next batch", "outstanding_debt")
         : paymentRequired(`balance too low for this request's maximum cost (${reserved} USDC base units); deposit more or lower max_tokens`),
     );
   }
-  if (key.dailyCap !== null && !(await ctx.dailySpend.reserve(key.id, key.dailyCap, reserved))) {
-    await ctx.ledger.commit(customer, reserved, 0n);
+  const dailyHold = key.dailyCap === null ? null : await ctx.dailySpend.reserve(key.id, key.dailyCap, reserved);
+  if (key.dailyCap !== null && dailyHold === null) {
+    await ctx.ledger.commit(customer, reserved, 0n, held.hold);
     limit.release();
     return fail(paymentRequired("this API key reached its daily spend cap", "daily_cap_reached"));
   }
@@ -170,6 +205,36 @@ export async function handleInference(ctx: Ctx, kind: Kind, req: FastifyRequest,
       ac.abort();
     }
   });
+
+  // A slow first token on a stream: after TOLLGATE_SSE_KEEPALIVE_MS the 200 and the SSE headers go
+  // out and an SSE comment follows every interval, so proxies do not cut an idle connection. From
+  // then on a failure before the first token is reported as an SSE error event.
+  let streamHeadersSent = false;
+  const sendStreamHeaders = () => {
+    if (streamHeadersSent) return;
+    streamHeadersSent = true;
+    reply.hijack();
+    reply.raw.writeHead(200, {
+      "content-type": "text/event-stream; charset=utf-8",
+      "cache-control": "no-cache",
+      connection: "keep-alive",
+      "x-request-id": requestId,
+      "x-tollgate-receipt-id": rid,
+      "x-tollgate-overhead-ms": ((dispatchedAt || performance.now()) - t0).toFixed(3),
+    });
+  };
+  let keepAlive: NodeJS.Timeout | null = null;
+  const stopKeepAlive = () => {
+    if (keepAlive) clearInterval(keepAlive);
+    keepAlive = null;
+  };
+  if (body.stream === true) {
+    keepAlive = setInterval(() => {
+      if (clientGone || finished) return stopKeepAlive();
+      sendStreamHeaders();
+      reply.raw.write(": keep-alive\n\n");
+    }, ctx.config.sseKeepAliveMs);
+  }
 
   const triedWorkers = new Set<string>();
   const triedProviders = new Set<string>();
@@ -231,8 +296,8 @@ export async function handleInference(ctx: Ctx, kind: Kind, req: FastifyRequest,
   }
 
   const settleReservation = async (actual: bigint) => {
-    await ctx.ledger.commit(customer, reserved, actual);
-    if (key.dailyCap !== null) await ctx.dailySpend.commit(key.id, reserved, actual);
+    await ctx.ledger.commit(customer, reserved, actual, held.hold);
+    if (dailyHold !== null) await ctx.dailySpend.commit(key.id, reserved, actual, dailyHold);
     limit.release();
   };
 
@@ -271,13 +336,20 @@ export async function handleInference(ctx: Ctx, kind: Kind, req: FastifyRequest,
 
   if (!chosen || !res) {
     finished = true;
+    stopKeepAlive();
     if (lastCandidate) {
       const zero = { prompt: 0, completion: 0, cached: 0, reasoning: 0, source: null };
       await ctx.receipts.write(makeReceipt(lastCandidate, zero, RECEIPT_STATUS.error, 0, performance.now() - t0, null)).catch((err) => ctx.log.error({ err }, "receipt write failed"));
     }
     await settleReservation(0n);
     if (clientGone) return;
-    return fail(clientError ?? unavailable("no provider could serve this request; try again", "upstream_unavailable"));
+    const e = clientError ?? unavailable("no provider could serve this request; try again", "upstream_unavailable");
+    if (streamHeadersSent) {
+      ctx.metrics.requests.inc({ endpoint: kind, status: String(e.status) });
+      reply.raw.end(`data: ${JSON.stringify(e.body())}\n\n`);
+      return;
+    }
+    return fail(e);
   }
 
   const c = chosen;
@@ -325,89 +397,111 @@ export async function handleInference(ctx: Ctx, kind: Kind, req: FastifyRequest,
     return;
   }
 
-  // Streamed: headers now (the worker sends its own only when the first token is ready).
-  reply.hijack();
+  // Streamed: headers now (the worker sends its own only when the first token is ready), unless a
+  // slow first token already made the keep-alive send them.
   const raw = reply.raw;
   const preDispatch = dispatchedAt - t0;
-  raw.writeHead(200, {
-    "content-type": "text/event-stream; charset=utf-8",
-    "cache-control": "no-cache",
-    connection: "keep-alive",
-    "x-request-id": requestId,
-    "x-tollgate-receipt-id": rid,
-    "x-tollgate-overhead-ms": (preDispatch + (performance.now() - upstreamHeadersAt)).toFixed(3),
-  });
+  if (!streamHeadersSent) {
+    streamHeadersSent = true;
+    reply.hijack();
+    raw.writeHead(200, {
+      "content-type": "text/event-stream; charset=utf-8",
+      "cache-control": "no-cache",
+      connection: "keep-alive",
+      "x-request-id": requestId,
+      "x-tollgate-receipt-id": rid,
+      "x-tollgate-overhead-ms": (preDispatch + (performance.now() - upstreamHeadersAt)).toFixed(3),
+    });
+  }
   let ttft = -1;
   let buffer = "";
   let done = false;
   let usage: Usage | null = null;
   let usageLine: string | null = null;
   let upstreamError = false;
-  // Text chunks pass through untouched; only the usage chunk and error events are parsed here.
-  // The text is decoded for the token cross-check after the stream, off the first-token path.
+  // Text chunks pass through untouched (the event's own bytes); only the usage chunk, error events
+  // and anything not a single `data: ` line are parsed here. The text is decoded for the token
+  // cross-check after the stream, off the first-token path.
   const passed: string[] = [];
-  const onEvent = (event: string, out: string[]): void => {
-    for (const line of event.split("\n")) {
-      if (!line.startsWith("data:")) continue;
-      const data = line.slice(line[5] === " " ? 6 : 5);
-      if (data === "[DONE]") {
-        done = true;
-        continue;
-      }
-      if (data.startsWith('{"error"') || data.includes('"choices":[],') || data.includes('"usage":')) {
-        let obj: Record<string, unknown>;
-        try {
-          obj = JSON.parse(data);
-        } catch {
-          continue; // malformed chunk: dropped; the stream ends as partial if [DONE] never comes
-        }
-        if (obj.error !== undefined) {
-          upstreamError = true;
-          continue;
-        }
-        if (Array.isArray(obj.choices) && obj.choices.length === 0 && obj.usage) {
-          usage = readUsage(obj.usage);
-          if (usage) usage.source = typeof obj.tollgate_usage_source === "string" ? obj.tollgate_usage_source : "runtime";
-          delete obj.tollgate_usage_source;
-          usageLine = `data: ${JSON.stringify(obj)}\n\n`;
-          continue;
-        }
-      }
-      passed.push(data);
-      out.push(`data: ${data}\n\n`);
+  const onData = (data: string): string => {
+    if (data === "[DONE]") {
+      done = true;
+      return "";
     }
+    if (data.startsWith('{"error"') || data.includes('"usage":')) {
+      let obj: Record<string, unknown>;
+      try {
+        obj = JSON.parse(data);
+      } catch {
+        return ""; // malformed chunk: dropped; the stream ends as partial if [DONE] never comes
+      }
+      if (obj.error !== undefined) {
+        upstreamError = true;
+        return "";
+      }
+      if (Array.isArray(obj.choices) && obj.choices.length === 0 && obj.usage) {
+        usage = readUsage(obj.usage);
+        if (usage) usage.source = typeof obj.tollgate_usage_source === "string" ? obj.tollgate_usage_source : "runtime";
+        delete obj.tollgate_usage_source;
+        usageLine = `data: ${JSON.stringify(obj)}\n\n`;
+        return "";
+      }
+    }
+    passed.push(data);
+    return `data: ${data}\n\n`;
+  };
+  const onEvent = (event: string): string => {
+    // The usual event is one `data: {...}` line: forwarded as is.
+    if (event.startsWith("data: ") && event.indexOf("\n") < 0) {
+      const data = event.slice(6);
+      if (data.charCodeAt(0) === 123 /* { */ && !data.startsWith('{"error"') && !data.includes('"usage":')) {
+        passed.push(data);
+        return event + "\n\n";
+      }
+      return onData(data);
+    }
+    let out = "";
+    for (const line of event.split("\n")) if (line.startsWith("data:")) out += onData(line.slice(line[5] === " " ? 6 : 5));
+    return out;
   };
   const streamedText = (): string => {
     let t = "";
-    for (const d of passed) {
-      try {
-        t += chunkText(JSON.parse(d));
-      } catch {
-        // not JSON: counts as nothing
-      }
-    }
+    for (const d of passed) t += contentOf(d);
     return t;
   };
-  try {
-    for await (const chunk of res.body) {
-      if (ttft < 0) ttft = performance.now() - t0;
-      buffer += (chunk as Buffer).toString("utf8");
-      const out: string[] = [];
-      let idx: number;
-      while ((idx = buffer.indexOf("\n\n")) >= 0) {
-        onEvent(buffer.slice(0, idx), out);
-        buffer = buffer.slice(idx + 2);
+  // 'data' events rather than an async iterator: no promise per chunk on the hot path.
+  const decoder = new StringDecoder("utf8"); // a character split across two chunks stays whole
+  await new Promise<void>((resolve) => {
+    const body = res.body;
+    body.on("data", (chunk: Buffer) => {
+      if (ttft < 0) {
+        ttft = performance.now() - t0;
+        stopKeepAlive();
       }
-      if (out.length > 0 && !clientGone) raw.write(out.length === 1 ? out[0]! : out.join(""));
-    }
-  } catch {
-    upstreamError = !clientGone;
-  }
+      buffer += decoder.write(chunk);
+      let from = 0;
+      let out = "";
+      let idx: number;
+      while ((idx = buffer.indexOf("\n\n", from)) >= 0) {
+        out += onEvent(buffer.slice(from, idx));
+        from = idx + 2;
+      }
+      if (from > 0) buffer = buffer.slice(from);
+      if (out.length > 0 && !clientGone) raw.write(out);
+    });
+    body.once("end", resolve);
+    body.once("error", () => {
+      upstreamError = !clientGone;
+      resolve();
+    });
+    body.once("close", resolve);
+  });
+  buffer += decoder.end();
   if (buffer.trim().length > 0) {
-    const out: string[] = [];
-    onEvent(buffer, out);
-    if (out.length > 0 && !clientGone) raw.write(out.join(""));
+    const out = onEvent(buffer.trim());
+    if (out.length > 0 && !clientGone) raw.write(out);
   }
+  stopKeepAlive();
   c.w.inFlight--;
   const status = clientGone ? RECEIPT_STATUS.cancelled : done && !upstreamError ? RECEIPT_STATUS.ok : RECEIPT_STATUS.partial;
   const text = streamedText();

@@ -13,7 +13,7 @@
 import { decodeFunctionData, getAddress, type Address, type Log, type PublicClient } from "viem";
 import { settlementAbi, entryCharge, type BatchEntry } from "@tollgate/protocol";
 import type { Ctx } from "../context.ts";
-import { big } from "../store/db.ts";
+import { big, type Queryable } from "../store/db.ts";
 
 const EVENT_NAMES = [
   "Deposited",
@@ -188,6 +188,15 @@ export class ChainFollower {
           ]);
         }
       }
+      for (const [c, b] of balances) {
+        const debt = debts.get(c) ?? 0n;
+        if (debt > 0n && b.available >= debt) {
+          const back = await requeueDebt(q, c, to);
+          debts.set(c, back.debt);
+          settledUnits.set(c, (settledUnits.get(c) ?? 0n) - back.units);
+          this.ctx.log.info({ customer: c, entries: back.entries, units: back.units.toString() }, "customer can pay its debt: skipped usage goes into the next batch");
+        }
+      }
       await q.query(`INSERT INTO cursors (name, block) VALUES ('escrow', $1) ON CONFLICT (name) DO UPDATE SET block = $1`, [to.toString()]);
     });
     for (const [c, b] of balances) await this.ctx.ledger.update(c, b.available, debts.get(c) ?? 0n, settledUnits.get(c) ?? 0n, to);
@@ -206,6 +215,34 @@ export class ChainFollower {
       return []; // settled through a contract wallet: balances catch up on the customer's next event
     }
   }
+}
+
+/**
+ * Debt collection, the simplest sound rule: once the customer's on-chain balance covers its debt
+ * (it topped up), the receipts of its skipped entries leave their settled batch and wait for the
+ * next one, exactly like fresh usage. Their charge moves from `debt` to unsettled spend, which
+ * unblocks the customer at once while still keeping that amount out of what it can spend. If the
+ * next batch skips them again (the customer withdrew in between), they become debt again.
+ */
+async function requeueDebt(q: Queryable, customer: string, block: bigint): Promise<{ debt: bigint; units: bigint; entries: number }> {
+  const rows = await q.query(`SELECT batch_id, idx, amount FROM skipped_entries WHERE customer = $1 AND reason = 2 AND requeued_block IS NULL`, [customer]);
+  let amount = 0n;
+  let units = 0n;
+  for (const sk of rows) {
+    const b = await q.query(`SELECT entries FROM batches WHERE id = $1`, [String(sk.batch_id)]);
+    const e = b[0] ? parseEntries(b[0].entries)[Number(sk.idx)] : undefined;
+    if (e) {
+      const moved = await q.query(
+        `UPDATE receipts SET batch_id = NULL WHERE batch_id = $1 AND customer = $2 AND provider = $3 AND model = $4 AND prompt_price = $5 AND completion_price = $6 AND status <> 3 RETURNING charge_units`,
+        [String(sk.batch_id), customer, e.provider.toLowerCase(), e.model, e.promptPrice.toString(), e.completionPrice.toString()],
+      );
+      for (const m of moved) units += big(m.charge_units);
+    }
+    amount += big(sk.amount);
+    await q.query(`UPDATE skipped_entries SET requeued_block = $3 WHERE batch_id = $1 AND idx = $2`, [String(sk.batch_id), Number(sk.idx), block.toString()]);
+  }
+  const after = await q.query(`UPDATE customers SET debt = GREATEST(debt - $2, 0) WHERE address = $1 RETURNING debt`, [customer, amount.toString()]);
+  return { debt: big(after[0]?.debt), units, entries: rows.length };
 }
 
 export function parseEntries(raw: unknown): BatchEntry[] {

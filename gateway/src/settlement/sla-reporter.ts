@@ -3,6 +3,10 @@
  * availability and p95 TTFT and each customer's spend with that provider in the window (from
  * receipts), submitted to SlaCredits.submitReport. A report is recorded before it is sent; the
  * contract accepts one per (gateway, provider, tier, windowStart).
+ *
+ * The window's start is kept in the database (cursor `sla_window`) and the SLIs come from the
+ * persisted per-minute intervals, so a window that spans a restart (or a change of leader) is
+ * reported whole.
  */
 import { getAddress, type Address } from "viem";
 import { domainOf, slaCreditsAbi, slaReportTypes, type SlaReport } from "@tollgate/protocol";
@@ -12,9 +16,17 @@ import { big } from "../store/db.ts";
 export class SlaReporter {
   private readonly ctx: Ctx;
   private timer: NodeJS.Timeout | null = null;
-  private windowStart = Math.floor(Date.now() / 1000);
   constructor(ctx: Ctx) {
     this.ctx = ctx;
+  }
+
+  /** Start of the window being measured: persisted, or now on the very first start. */
+  async windowStart(): Promise<number> {
+    const rows = await this.ctx.db.query(`SELECT block FROM cursors WHERE name = 'sla_window'`);
+    if (rows[0]) return Number(rows[0].block);
+    const now = Math.floor(Date.now() / 1000);
+    await this.ctx.db.query(`INSERT INTO cursors (name, block) VALUES ('sla_window', $1) ON CONFLICT (name) DO NOTHING`, [now]);
+    return this.windowStart();
   }
   start(): void {
     const sec = this.ctx.config.slaWindowSec;
@@ -28,14 +40,17 @@ export class SlaReporter {
 
   async closeWindow(): Promise<number> {
     const { ctx } = this;
-    const windowStart = this.windowStart;
+    if (!ctx.isLeader()) return 0;
+    const windowStart = await this.windowStart();
     const windowEnd = Math.floor(Date.now() / 1000) - 1;
-    this.windowStart = windowEnd + 1;
-    if (!ctx.isLeader() || windowEnd <= windowStart) return 0;
+    if (windowEnd <= windowStart) return 0;
+    await ctx.sli.flush(ctx.db);
+    await ctx.db.query(`UPDATE cursors SET block = $1 WHERE name = 'sla_window'`, [windowEnd + 1]);
     let sent = 0;
-    for (const provider of ctx.sli.providers()) {
-      const snap = ctx.sli.take(provider);
-      if (!snap || snap.requests === 0) continue;
+    for (const provider of await ctx.sli.providersIn(ctx.db, windowStart, windowEnd)) {
+      ctx.sli.take(getAddress(provider));
+      const snap = await ctx.sli.window(ctx.db, provider, windowStart, windowEnd);
+      if (snap.requests === 0) continue;
       const rows = await ctx.db.query(
         `SELECT r.customer, COALESCE(a.tier, 'hobby') AS tier, SUM(r.charge_units) AS spend FROM receipts r LEFT JOIN accounts a ON a.address = r.customer
          WHERE r.provider = $1 AND r.served_at >= $2 AND r.served_at <= $3 AND r.status <> 3 GROUP BY r.customer, a.tier`,

@@ -100,4 +100,18 @@ export const SCHEMA = [
     tx_hash text,
     PRIMARY KEY (provider, tier, window_start)
   )`,
+  // A skipped entry's receipts go back to the next batch once the customer can pay (see follower.ts).
+  `ALTER TABLE skipped_entries ADD COLUMN IF NOT EXISTS requeued_block bigint`,
+  // Per-minute SLI intervals per provider, summed over replicas; samples are TTFT / last-token ms.
+  `CREATE TABLE IF NOT EXISTS sli_minutes (
+    provider text NOT NULL,
+    minute bigint NOT NULL,
+    good int NOT NULL,
+    bad int NOT NULL,
+    s5xx int NOT NULL,
+    s429 int NOT NULL,
+    ttft jsonb NOT NULL,
+    total jsonb NOT NULL,
+    PRIMARY KEY (provider, minute)
+  )`,
 ];

@@ -63,7 +63,8 @@ export async function deployProtocol(deployer: WalletClient & { account: Private
   };
 }
 
-async function write(w: WalletClient & { account: PrivateKeyAccount }, pc: PublicClient, address: Address, abi: unknown, functionName: string, args: unknown[]) {
+/** Send a contract call and wait for it to be mined; throws if it reverted. */
+export async function write(w: WalletClient & { account: PrivateKeyAccount }, pc: PublicClient, address: Address, abi: unknown, functionName: string, args: unknown[]) {
   const hash = await w.writeContract({ address, abi: abi as Abi, functionName, args, chain: w.chain, account: w.account });
   const r = await pc.waitForTransactionReceipt({ hash });
   if (r.status !== "success") throw new Error(`${functionName} reverted`);

@@ -94,7 +94,11 @@ export class Rpc {
       const a = byId.get(b.id);
       if (!a) throw new TransientError(`no answer for ${b.method}`);
       if (a.error) {
-        if (a.error.code === 429 || a.error.code === -32005 && /rate|limit exceeded|too many requests/i.test(a.error.message) && !/results|range|block/i.test(a.error.message)) {
+        // -32005 means "limit exceeded": a rate limit (retry later) unless it is about the range
+        // or result size, which getLogs answers by splitting instead.
+        const rateLimited = a.error.code === 429 ||
+          (a.error.code === -32005 && /rate|too many requests/i.test(a.error.message) && !/results|range|block/i.test(a.error.message));
+        if (rateLimited) {
           throw new TransientError(`rate limited: ${a.error.message}`);
         }
         throw new JsonRpcError(a.error.code, a.error.message, a.error.data);

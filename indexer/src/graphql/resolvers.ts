@@ -296,8 +296,25 @@ function timeRange(from: number, to: number) {
   if (!Number.isInteger(from) || !Number.isInteger(to) || from < 0 || to <= from) throw badInput("`from` and `to` are unix seconds with from < to");
 }
 
+/** The window's spend from published receipts: per customer, sum of exact costs rounded down once. */
+async function receiptSpend(r: { gatewayId: number; provider: string; windowStart: number; windowEnd: number }, ctx: GqlContext): Promise<bigint> {
+  const rows = await ctx.db.query(
+    `SELECT coalesce(sum(s), 0) AS spend FROM (
+       SELECT floor(sum(cost) / 1000000) AS s FROM receipts
+        WHERE gateway_id = $1 AND provider = $2 AND served_at >= $3 AND served_at < $4 AND status <> 3 GROUP BY customer) x`,
+    [r.gatewayId, r.provider, r.windowStart, r.windowEnd],
+  );
+  return big(rows[0]!.spend);
+}
+
+const SlaReport = {
+  receiptSpend: (r: any, _: Args, ctx: GqlContext) => receiptSpend(r, ctx),
+  spendMatchesReceipts: async (r: any, _: Args, ctx: GqlContext) => (await receiptSpend(r, ctx)) === big(r.totalSpend),
+};
+
 export const resolvers = {
   BigInt: BigIntScalar,
+  SlaReport,
   Provider,
   Customer,
   Batch,
