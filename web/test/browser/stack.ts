@@ -4,7 +4,7 @@
  * the indexer (PGlite in a temporary directory), the dApp served by serveWeb(), and helpers to fund
  * accounts and start a provider's worker (real worker agent in front of the simulated GPU runtime).
  */
-import { createServer, request as httpRequest, type Server } from "node:http";
+import { createServer } from "node:http";
 import type { AddressInfo } from "node:net";
 import { mkdtempSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
@@ -57,26 +57,6 @@ async function corsAllowed(gatewayUrl: string, origin: string): Promise<boolean>
   return !!res?.headers.get("access-control-allow-origin");
 }
 
-/**
- * Stand-in for the gateway's CORS (TOLLGATE_CORS_ORIGINS, merged in parallel): a pass-through proxy
- * that adds the headers for the dApp's origin. Used only when the gateway does not answer CORS itself.
- */
-async function corsProxy(target: string, origin: string): Promise<{ url: string; server: Server }> {
-  const t = new URL(target);
-  const cors = { "access-control-allow-origin": origin, "access-control-allow-headers": "authorization, content-type", "access-control-allow-methods": "GET, POST, DELETE, OPTIONS", "access-control-expose-headers": "x-request-id, x-tollgate-receipt-id" };
-  const server = createServer((req, res) => {
-    if (req.method === "OPTIONS") return void res.writeHead(204, cors).end();
-    const up = httpRequest({ host: t.hostname, port: t.port, path: req.url, method: req.method, headers: { ...req.headers, host: t.host } }, (r) => {
-      res.writeHead(r.statusCode ?? 502, { ...r.headers, ...cors });
-      r.pipe(res);
-    });
-    up.on("error", () => res.writeHead(502).end());
-    req.pipe(up);
-  });
-  await new Promise<void>((ok) => server.listen(0, "127.0.0.1", ok));
-  return { url: `http://127.0.0.1:${(server.address() as AddressInfo).port}`, server };
-}
-
 export async function startStack(): Promise<Stack> {
   const silent = pino({ level: "silent" });
   const anvil = await startAnvil();
@@ -117,20 +97,13 @@ export async function startStack(): Promise<Stack> {
     heartbeatIntervalMs: 2_000,
     probeIntervalMs: 0,
     logger: silent,
-    ...({ corsOrigins: [webOrigin] } as object),
-  } as Parameters<typeof buildGateway>[0]);
-  const realGatewayUrl = await gw.listen();
-  let proxy: Server | null = null;
-  let gatewayUrl = realGatewayUrl;
-  if (!(await corsAllowed(realGatewayUrl, webOrigin))) {
-    console.log("# the gateway answers no CORS yet: the dApp reaches it through a test proxy that adds the headers");
-    const p = await corsProxy(realGatewayUrl, webOrigin);
-    proxy = p.server;
-    gatewayUrl = p.url;
-  }
+    corsOrigins: [webOrigin],
+  });
+  const gatewayUrl = await gw.listen();
+  if (!(await corsAllowed(gatewayUrl, webOrigin))) throw new Error(`the gateway refuses CORS from the dApp's origin ${webOrigin}`);
 
   const indexerDir = mkdtempSync(join(tmpdir(), "tollgate-web-indexer-"));
-  const indexer = await startIndexer({ rpcUrl: anvil.url, deployment: d, gateways: { [String(GATEWAY_ID)]: realGatewayUrl }, port: 0, pollMs: 200, dataDir: indexerDir, logger: silent });
+  const indexer = await startIndexer({ rpcUrl: anvil.url, deployment: d, gateways: { [String(GATEWAY_ID)]: gatewayUrl }, port: 0, pollMs: 200, dataDir: indexerDir, logger: silent });
   const config: AppConfig = {
     chainId: anvil.chainId,
     rpcUrl: anvil.url,
@@ -156,7 +129,7 @@ export async function startStack(): Promise<Stack> {
       const sim = await startSimulator({ port: 0, ttftMs: 20, ttftSigma: 0, tokensPerSecond: 2000, minCompletionTokens: 8, maxCompletionTokens: 24, models: [{ name: MODEL, contextLength: 8192 }] });
       const worker = await startWorker(
         {
-          upstream: sim.url, runtime: "openai", gateway: realGatewayUrl, gatewayAddress: privateKeyToAccount(signerKey).address, provider,
+          upstream: sim.url, runtime: "openai", gateway: gatewayUrl, gatewayAddress: privateKeyToAccount(signerKey).address, provider,
           chainId: anvil.chainId, registry: c.providerRegistry, listenPort: 0, models: parseModelSpecs(MODEL), maxConcurrency: 16,
           privateKey: workerKey, gpuStats: false, firstTokenTimeoutMs: 5_000, idleTimeoutMs: 5_000, requestTimeoutMs: 20_000, drainTimeoutMs: 2_000,
         },
@@ -174,8 +147,6 @@ export async function startStack(): Promise<Stack> {
         await r.sim.close().catch(() => {});
       }
       await web.close();
-      proxy?.close();
-      proxy?.closeAllConnections();
       await indexer.stop();
       rmSync(indexerDir, { recursive: true, force: true });
       await gw.close();
