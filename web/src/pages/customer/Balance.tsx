@@ -11,22 +11,13 @@ import { abis } from "../../lib/abis.ts";
 import { formatAmount } from "../../lib/usdc.ts";
 import { gateway } from "../../lib/gateway.ts";
 import { useSession } from "../../components/Session.tsx";
+import { Stat } from "../../components/Stat.tsx";
 
 export function useEscrow(address: Address | undefined) {
   const cfg = useAppConfig();
   const r = useReadContract({ address: cfg.contracts.settlement, abi: abis.settlement, functionName: "accountOf", args: address ? [address] : undefined, query: { enabled: !!address, refetchInterval: 3_000 } });
   const d = r.data as readonly [bigint, bigint, number] | undefined;
   return d ? { available: d[0], pending: d[1], unlockAt: Number(d[2]) } : undefined;
-}
-
-export function Stat({ label, value, hint, testId }: { label: string; value: string; hint?: string; testId?: string }) {
-  return (
-    <div className="stat">
-      <div className="label">{label}</div>
-      <div className="value" data-testid={testId}>{value}</div>
-      {hint && <div className="muted">{hint}</div>}
-    </div>
-  );
 }
 
 export function BalanceBuckets() {

@@ -1,5 +1,5 @@
 /** Withdrawals wait a delay (longer than settlement lag); request, then complete once unlocked. */
-import { useEffect, useState } from "react";
+import { useState } from "react";
 import { useConfig, useConnection, useReadContract } from "wagmi";
 import { writeContract } from "wagmi/actions";
 import { useAppConfig } from "../../lib/config-context.tsx";
@@ -9,24 +9,7 @@ import { formatAmount } from "../../lib/usdc.ts";
 import { AmountInput, unitsOf } from "../../components/AmountInput.tsx";
 import { TxStatus } from "../../components/TxStatus.tsx";
 import { useEscrow } from "./Balance.tsx";
-
-export function useNow(ms = 1000) {
-  const [now, setNow] = useState(() => Math.floor(Date.now() / 1000));
-  useEffect(() => {
-    const t = setInterval(() => setNow(Math.floor(Date.now() / 1000)), ms);
-    return () => clearInterval(t);
-  }, [ms]);
-  return now;
-}
-
-export function countdown(seconds: number): string {
-  if (seconds <= 0) return "now";
-  const d = Math.floor(seconds / 86400);
-  const h = Math.floor((seconds % 86400) / 3600);
-  const m = Math.floor((seconds % 3600) / 60);
-  const s = seconds % 60;
-  return d ? `${d}d ${h}h ${m}m` : h ? `${h}h ${m}m` : `${m}m ${s}s`;
-}
+import { countdown, useNow } from "../../lib/time.ts";
 
 export function Withdraw() {
   const cfg = useAppConfig();

@@ -6,8 +6,8 @@ import { abis } from "../../lib/abis.ts";
 import { useTx } from "../../lib/tx.ts";
 import { formatAmount } from "../../lib/usdc.ts";
 import { TxStatus } from "../../components/TxStatus.tsx";
-import { Stat } from "../customer/Balance.tsx";
-import { countdown, useNow } from "../customer/Withdraw.tsx";
+import { Stat } from "../../components/Stat.tsx";
+import { countdown, useNow } from "../../lib/time.ts";
 
 export function Earnings() {
   const cfg = useAppConfig();

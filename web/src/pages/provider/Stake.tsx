@@ -8,8 +8,8 @@ import { useTx } from "../../lib/tx.ts";
 import { formatAmount } from "../../lib/usdc.ts";
 import { TxStatus } from "../../components/TxStatus.tsx";
 import { AmountInput, unitsOf } from "../../components/AmountInput.tsx";
-import { Stat } from "../customer/Balance.tsx";
-import { countdown, useNow } from "../customer/Withdraw.tsx";
+import { Stat } from "../../components/Stat.tsx";
+import { countdown, useNow } from "../../lib/time.ts";
 
 export function Stake({ enabled }: { enabled: boolean }) {
   const cfg = useAppConfig();
