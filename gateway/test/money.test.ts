@@ -29,8 +29,10 @@ before(async () => {
   env = await startEnv({ providers: 2 });
   await fundCustomer(env.contracts, env.deployer, env.customer, env.chain.publicClient, DEPOSIT);
   ({ gw, url } = await startGateway(env, { tiers: { hobby: { name: "hobby", index: 0, maxPromptTokens: 2_000, maxOutputTokens: 1_000, requestsPerMinute: 10_000, tokensPerMinute: 100_000_000, concurrentRequests: 100 } } }));
-  // Slow enough that all 50 requests are in flight together; replies long enough to use the budget.
-  const sim = { ttftMs: 500, tokensPerSecond: 150, minCompletionTokens: 150, maxCompletionTokens: 190 };
+  // Slow enough that all 50 requests are in flight together, even when a busy machine spreads their
+  // arrival over a second or more (at 500 ms one stream once finished first and its released
+  // reservation admitted an 11th); replies long enough to use the budget.
+  const sim = { ttftMs: 2_000, tokensPerSecond: 150, minCompletionTokens: 150, maxCompletionTokens: 190 };
   rigs = [await startRig(env, url, 0, 0, sim), await startRig(env, url, 1, 0, sim)];
   await gw.follower.syncOnce();
   ({ key: client } = await loginAndCreateKey(url, env.customer, env.chain.chainId).then(({ key }) => ({ key: new OpenAI({ baseURL: `${url}/v1`, apiKey: key, maxRetries: 0 }) })));

