@@ -1,0 +1,31 @@
+import { Web3 } from "../web3.tsx";
+import { RequireWallet } from "../components/Wallet.tsx";
+import { SessionProvider } from "../components/Session.tsx";
+import { BalanceBuckets } from "./customer/Balance.tsx";
+import { TopUp } from "./customer/TopUp.tsx";
+import { Withdraw } from "./customer/Withdraw.tsx";
+import { Keys } from "./customer/Keys.tsx";
+import { Usage } from "./customer/Usage.tsx";
+
+function CustomerPageContent() {
+  return (
+    <>
+      <h1>Customer</h1>
+      <RequireWallet>
+        <SessionProvider>
+          <BalanceBuckets />
+          <div className="grid">
+            <TopUp />
+            <Withdraw />
+          </div>
+          <Keys />
+          <Usage />
+        </SessionProvider>
+      </RequireWallet>
+    </>
+  );
+}
+
+export default function CustomerPage() {
+  return <Web3><CustomerPageContent /></Web3>;
+}

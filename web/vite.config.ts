@@ -1,0 +1,13 @@
+import { defineConfig } from "vite";
+import react from "@vitejs/plugin-react";
+
+// One build serves every network: addresses and URLs come from /tollgate.config.json at run time.
+export default defineConfig({
+  plugins: [react()],
+  build: { target: "es2022", sourcemap: false, chunkSizeWarningLimit: 600 },
+  test: {
+    environment: "jsdom",
+    include: ["test/unit/**/*.test.{ts,tsx}"],
+    setupFiles: ["test/unit/setup.ts"],
+  },
+} as Parameters<typeof defineConfig>[0]);
