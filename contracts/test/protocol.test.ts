@@ -21,6 +21,7 @@ import {
   entryHashes,
   fee,
   modelId,
+  permitTypes,
   RECEIPT_STATUS,
   receiptCost,
   receiptId,
@@ -29,6 +30,7 @@ import {
   receiptTree,
   signBatch,
   slaReportTypes,
+  usdcDomain,
   verifyReceiptProof,
   type Batch,
   type Receipt,
@@ -111,16 +113,8 @@ describe("deposit with a permit signed in TypeScript", () => {
     const deadline = BigInt(await networkHelpers.time.latest()) + 600n;
     const nonce = await usdc.read.nonces([customer.account.address]);
     const signature = await customer.signTypedData({
-      domain: { name: "USD Coin", version: "2", chainId, verifyingContract: usdc.address },
-      types: {
-        Permit: [
-          { name: "owner", type: "address" },
-          { name: "spender", type: "address" },
-          { name: "value", type: "uint256" },
-          { name: "nonce", type: "uint256" },
-          { name: "deadline", type: "uint256" },
-        ],
-      },
+      domain: usdcDomain(chainId, usdc.address),
+      types: permitTypes,
       primaryType: "Permit",
       message: { owner: customer.account.address, spender: settlement.address, value: amount, nonce, deadline },
     });

@@ -20,6 +20,26 @@ export function domainOf(
   return { ...DOMAINS[kind], chainId, verifyingContract };
 }
 
+/**
+ * EIP-2612 `Permit` (USDC's `permit`), signed under the token's own domain (Circle's USDC: name
+ * "USD Coin", version "2"); `Settlement.depositWithPermit` takes it so a top-up is one signature and
+ * one transaction.
+ */
+export const permitTypes = {
+  Permit: [
+    { name: "owner", type: "address" },
+    { name: "spender", type: "address" },
+    { name: "value", type: "uint256" },
+    { name: "nonce", type: "uint256" },
+    { name: "deadline", type: "uint256" },
+  ],
+} as const;
+
+/** Circle's USDC EIP-712 domain (TestUSDC signs under the same name and version). */
+export function usdcDomain(chainId: number, usdc: Address) {
+  return { name: "USD Coin", version: "2", chainId, verifyingContract: usdc } as const;
+}
+
 /** A usage batch posted by a gateway to Settlement. Entries are aggregated per (customer, provider, model, price). */
 export const batchTypes = {
   Batch: [

@@ -20,11 +20,13 @@ import { privateKeyToAccount, type PrivateKeyAccount } from "viem/accounts";
 import {
   DEFAULT_SLA_POLICY,
   modelId,
+  permitTypes,
   providerRegistryAbi,
   providerStakingAbi,
   settlementAbi,
   slaCreditsAbi,
   testUsdcAbi,
+  usdcDomain,
   type Deployment,
 } from "@tollgate/protocol";
 import { deployProtocol, localChain } from "@tollgate/protocol/devnet";
@@ -58,16 +60,8 @@ export async function depositWithPermit(pc: PublicClient, owner: Signer, d: Depl
   const block = await pc.getBlock();
   const deadline = block.timestamp + 3600n;
   const signature = await owner.account.signTypedData({
-    domain: { name: "USD Coin", version: "2", chainId: d.chainId, verifyingContract: usdc },
-    types: {
-      Permit: [
-        { name: "owner", type: "address" },
-        { name: "spender", type: "address" },
-        { name: "value", type: "uint256" },
-        { name: "nonce", type: "uint256" },
-        { name: "deadline", type: "uint256" },
-      ],
-    },
+    domain: usdcDomain(d.chainId, usdc),
+    types: permitTypes,
     primaryType: "Permit",
     message: { owner: owner.account.address, spender: settlement, value: amount, nonce, deadline },
   });

@@ -5,17 +5,9 @@
 import { readContract, signTypedData } from "wagmi/actions";
 import type { Config } from "wagmi";
 import { parseSignature, type Address, type Hex } from "viem";
+import { permitTypes } from "@tollgate/protocol/eip712";
 import { abis } from "./abis.ts";
 
-const permitTypes = {
-  Permit: [
-    { name: "owner", type: "address" },
-    { name: "spender", type: "address" },
-    { name: "value", type: "uint256" },
-    { name: "nonce", type: "uint256" },
-    { name: "deadline", type: "uint256" },
-  ],
-} as const;
 
 async function tokenDomain(wagmi: Config, token: Address, chainId: number) {
   try {
