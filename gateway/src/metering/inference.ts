@@ -12,7 +12,7 @@ import { z } from "zod";
 import { exactCost, modelId, receiptId, RECEIPT_STATUS } from "@tollgate/protocol";
 import type { Ctx } from "../context.ts";
 import { ApiError, badRequest, forbidden, notFound, paymentRequired, rateLimited, tooLarge, unauthorized, unavailable } from "../shared/errors.ts";
-import { eligible, modelKnown, pick, type Candidate, type PriceCap } from "../routing/select.ts";
+import { eligible, modelKnown, pick, warmMissingReads, type Candidate, type PriceCap } from "../routing/select.ts";
 import { countChatPrompt, countCompletionPrompt, countText, drift } from "./tokenizer.ts";
 import { chargeUnits, type StoredReceipt } from "./receipts.ts";
 import type { ApiKey } from "../auth/keys.ts";
@@ -157,6 +157,7 @@ export async function handleInference(ctx: Ctx, kind: Kind, req: FastifyRequest,
   }
 
   let cands = eligible(ctx.registry, ctx.reads, model, cap);
+  if (cands.length === 0 && (await warmMissingReads(ctx.registry, ctx.reads, model))) cands = eligible(ctx.registry, ctx.reads, model, cap);
   if (cands.length === 0) return fail(unavailable());
 
   // 3. admission: the most this request can cost, at the highest eligible price

@@ -26,6 +26,22 @@ export function eligible(registry: WorkerRegistry, reads: ProviderReads, model: 
   return out;
 }
 
+/**
+ * Fetches the chain state of providers whose live workers serve `model` but are not cached yet (a
+ * replica that just started, or a worker another replica registered a moment ago), so the first
+ * request after a restart waits one RPC round trip instead of getting 503. Returns whether anything
+ * was missing; a failed read leaves the cache empty (the worker stays unroutable).
+ */
+export async function warmMissingReads(registry: WorkerRegistry, reads: ProviderReads, model: string, now = Date.now()): Promise<boolean> {
+  const missing = registry
+    .all()
+    .filter((w) => w.models.includes(model) && registry.alive(w, now))
+    .filter((w) => reads.cachedActive(w.provider) === undefined || reads.cachedPrice(w.provider, model) === undefined);
+  if (missing.length === 0) return false;
+  await Promise.all(missing.map((w) => Promise.all([reads.isActive(w.provider), reads.price(w.provider, model)]).catch(() => {})));
+  return true;
+}
+
 /** Every model some worker serves right now (for /v1/models and 404 vs 503). */
 export function servedModels(registry: WorkerRegistry, reads: ProviderReads, now = Date.now()): Map<string, { price: ModelPrice; owners: Set<string> }> {
   const out = new Map<string, { price: ModelPrice; owners: Set<string> }>();
