@@ -11,7 +11,7 @@ const lower = (a: string) => a.toLowerCase();
 
 /** Waits until the indexer has committed every block up to the chain's head now. */
 export async function indexerCaughtUp(net: TestNet): Promise<void> {
-  const head = Number(await net.clients.publicClient.getBlockNumber());
+  const head = Number(await net.clients.publicClient.getBlockNumber({ cacheTime: 0 }));
   await waitFor(
     async () => {
       try {

@@ -15,5 +15,5 @@ export async function indexerFor(dn: Devnet, opts: Partial<IndexerOptions> = {})
 }
 
 export async function head(dn: Devnet): Promise<number> {
-  return Number(await dn.pc.getBlockNumber());
+  return Number(await dn.pc.getBlockNumber({ cacheTime: 0 })); // viem caches the head for its polling interval by default
 }
