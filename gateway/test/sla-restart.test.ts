@@ -47,9 +47,21 @@ describe("SLA window across a restart", () => {
     await traffic(first.url, key, 3);
     await first.gw.close();
 
+    const reopenedAt = Date.now();
     const second = await open();
-    await waitFor(() => second.gw.ctx.registry.all().some((w) => second.gw.ctx.registry.alive(w)), 5_000, "worker back");
     await second.gw.follower.syncOnce();
+    // Routable again: the worker has heartbeated THIS gateway (an entry loaded from the database is
+    // alive for three intervals on its old heartbeat) and its provider's chain state is cached.
+    const routable = () => {
+      const { registry, reads } = second.gw.ctx;
+      return registry.all().some((w) => w.lastSeenMs >= reopenedAt && registry.alive(w) && reads.cachedActive(w.provider) === true && reads.cachedPrice(w.provider, MODEL)?.served === true);
+    };
+    await waitFor(routable, 15_000, "the worker routable on the restarted gateway").catch((err: Error) => {
+      const { registry, reads } = second.gw.ctx;
+      const now = Date.now();
+      const state = registry.all().map((w) => ({ seenAgoMs: now - w.lastSeenMs, alive: registry.alive(w), active: reads.cachedActive(w.provider), served: reads.cachedPrice(w.provider, MODEL)?.served }));
+      throw new Error(`${err.message}: ${JSON.stringify(state)}`);
+    });
     await traffic(second.url, key, 2);
     await new Promise((r) => setTimeout(r, 1_100)); // the window must have ended on-chain
     const sent = await second.gw.sla.closeWindow();
