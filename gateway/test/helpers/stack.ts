@@ -100,7 +100,7 @@ export function gatewayOptions(env: Env, over: Partial<GatewayOptions> = {}): Ga
     devnet: true,
     epochMs: 3_600_000,
     chainPollMs: 100,
-    heartbeatIntervalMs: 200,
+    heartbeatIntervalMs: 1_000, // a worker counts as alive for 3 intervals + 0.5 s: 200 ms flapped under CI load
     probeIntervalMs: 0,
     logger: silent(),
     ...over,
