@@ -100,11 +100,14 @@ describe("batch posting", () => {
     it(`a gateway that dies right after the batch is ${stage} neither loses nor repeats it on restart`, async () => {
       const first = await open({ onBatchStage: async (s) => { if (s === stage) throw new Crash(stage); } });
       const idBefore = await nextBatchId();
-      await first.gw.follower.syncOnce();
-      await waitFor(() => first.gw.ctx.registry.all().some((w) => first.gw.ctx.registry.alive(w)), 5_000, "worker registered");
-      await traffic(first.url, 4);
-      await assert.rejects(first.gw.poster.tick(true), Crash);
-      await first.gw.close(); // the "crash": nothing after this point ran
+      try {
+        await first.gw.follower.syncOnce();
+        await waitFor(() => first.gw.ctx.registry.all().some((w) => first.gw.ctx.registry.alive(w)), 5_000, "worker registered");
+        await traffic(first.url, 4);
+        await assert.rejects(first.gw.poster.tick(true), Crash);
+      } finally {
+        await first.gw.close(); // the "crash": nothing after this point ran (and a failure above frees the port)
+      }
       if (stage === "sent") {
         // Sent is not yet mined: under CPU load anvil can answer a read before it has mined the
         // transaction, so wait for it rather than racing it (the flake seen in CI).
