@@ -13,6 +13,16 @@ import { domainOf, slaCreditsAbi, slaReportTypes, type SlaReport } from "@tollga
 import type { Ctx } from "../context.ts";
 import { big } from "../store/db.ts";
 
+/**
+ * The last second (inclusive) of the SLA window that closes at `nowSec`. Availability is kept in
+ * one-minute intervals, so a window of a minute or more ends on the last whole minute: the minute
+ * still filling belongs to the next window, and no interval is counted in two reports. Windows
+ * shorter than a minute (devnet, tests) end a second before now and share their boundary minutes.
+ */
+export function slaWindowEnd(nowSec: number, windowSec: number): number {
+  return windowSec >= 60 ? Math.floor(nowSec / 60) * 60 - 1 : nowSec - 1;
+}
+
 export class SlaReporter {
   private readonly ctx: Ctx;
   private timer: NodeJS.Timeout | null = null;
@@ -42,7 +52,7 @@ export class SlaReporter {
     const { ctx } = this;
     if (!ctx.isLeader()) return 0;
     const windowStart = await this.windowStart();
-    const windowEnd = Math.floor(Date.now() / 1000) - 1;
+    const windowEnd = slaWindowEnd(Math.floor(Date.now() / 1000), ctx.config.slaWindowSec);
     if (windowEnd <= windowStart) return 0;
     await ctx.sli.flush(ctx.db);
     await ctx.db.query(`UPDATE cursors SET block = $1 WHERE name = 'sla_window'`, [windowEnd + 1]);
