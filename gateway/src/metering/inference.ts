@@ -47,6 +47,14 @@ const completionSchema = z.looseObject({
 export type Kind = "chat" | "completion";
 type Usage = { prompt: number; completion: number; cached: number; reasoning: number; source: string | null };
 
+/** keccak256 of a model name, hashed once per name (only names some worker serves get this far). */
+const modelIds = new Map<string, ReturnType<typeof modelId>>();
+function modelIdOf(name: string): ReturnType<typeof modelId> {
+  let id = modelIds.get(name);
+  if (id === undefined) modelIds.set(name, (id = modelId(name)));
+  return id;
+}
+
 const PASS_THROUGH_CODES = new Set(["invalid_request", "invalid_json", "upstream_rejected", "context_length_exceeded", "unsupported_parameter"]);
 
 function describe(issues: z.core.$ZodIssue[]): string {
@@ -313,7 +321,7 @@ export async function handleInference(ctx: Ctx, kind: Kind, req: FastifyRequest,
       customer: key.account,
       provider: c.w.provider,
       worker: c.w.worker,
-      model: modelId(model),
+      model: modelIdOf(model),
       promptTokens: p,
       cachedTokens: Math.min(u.cached, p),
       completionTokens,

@@ -68,7 +68,16 @@ export async function forwardStream(ctx: ForwardContext): Promise<ForwardOutcome
   };
   res.on("close", onClose);
 
-  const envelope = () => `{"id":${JSON.stringify(id || ctx.fallbackId)},"object":"${object}","created":${created || Math.floor(Date.now() / 1000)},"model":${JSON.stringify(ctx.publicModel)},"choices":`;
+  // The chunk prefix changes only when the runtime's first chunk sets id/created: built then, not per token.
+  let envelopeFor: { id: string; created: number } | null = null;
+  let envelopeText = "";
+  const envelope = () => {
+    if (envelopeFor === null || envelopeFor.id !== id || envelopeFor.created !== created) {
+      envelopeFor = { id, created };
+      envelopeText = `{"id":${JSON.stringify(id || ctx.fallbackId)},"object":"${object}","created":${created || Math.floor(Date.now() / 1000)},"model":${JSON.stringify(ctx.publicModel)},"choices":`;
+    }
+    return envelopeText;
+  };
 
   const commit = () => {
     committed = true;
