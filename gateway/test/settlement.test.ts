@@ -169,7 +169,7 @@ describe("batch posting", () => {
     try {
       await waitFor(() => gw.ctx.registry.all().some((w) => gw.ctx.registry.alive(w)), 5_000, "worker registered");
       const c = env.customer.account.address;
-      const owed = await gw.ctx.db.query(`SELECT amount FROM skipped_entries WHERE reason = 2`);
+      const owed = await gw.ctx.db.query(`SELECT amount, batch_id FROM skipped_entries WHERE reason = 2`);
       const debt = BigInt(String(owed[0]!.amount));
       assert.ok(debt > 0n, "the previous test left a debt");
       await fundCustomer(env.contracts, env.deployer, env.customer, env.chain.publicClient, 5_000_000n);
@@ -191,6 +191,15 @@ describe("batch posting", () => {
       const after = await gw.ctx.ledger.snapshot(c.toLowerCase());
       assert.equal(after.debt, 0n);
       assert.equal(after.spent, 0n, "everything settled");
+      // The batch that skipped the entry committed to those receipts: an auditor must still be able
+      // to recompute its root from what it publishes, although a later batch charged them.
+      const skippedIn = String(owed[0]!.batch_id);
+      const signed = (await gw.ctx.db.query(`SELECT root, receipt_count FROM batches WHERE id = $1`, [skippedIn]))[0]!;
+      const published = (await (await fetch(`${url}/v1/batches/${skippedIn}/receipts`)).json()) as { receiptsRoot: string; receipts: { id: string }[] };
+      assert.equal(published.receipts.length, Number(signed.receipt_count), "the skipping batch still publishes every receipt it committed to");
+      assert.equal(published.receiptsRoot, signed.root, "and its root recomputes from them");
+      const recollected = await gw.ctx.db.query(`SELECT id FROM receipts WHERE batch_id = $1`, [id.toString()]);
+      assert.ok(published.receipts.some((r) => recollected.some((x) => x.id === r.id)), "the charging batch holds some of the same receipts");
     } finally {
       await gw.close();
     }

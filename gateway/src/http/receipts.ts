@@ -14,7 +14,8 @@ export function receiptRoutes(ctx: Ctx) {
     if (hit) return hit;
     // The poster's order (settlement/poster.ts): aggregateEntries over this list then rebuilds the
     // batch's entries in the order they were signed, so anyone can recompute its entriesHash.
-    const rows = await ctx.db.query(`SELECT * FROM receipts WHERE batch_id = $1 ORDER BY created_ms, id`, [key]);
+    // Members, not receipts.batch_id: a receipt collected later by another batch stays in this one.
+    const rows = await ctx.db.query(`SELECT r.* FROM batch_receipts m JOIN receipts r ON r.id = m.receipt_id WHERE m.batch_id = $1 ORDER BY r.created_ms, r.id`, [key]);
     const receipts = rows.map(rowToReceipt);
     const v = { tree: receiptTree(receipts), receipts };
     if (trees.size > 64) trees.delete(trees.keys().next().value!);

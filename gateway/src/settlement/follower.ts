@@ -220,7 +220,8 @@ export class ChainFollower {
 /**
  * Debt collection, the simplest sound rule: once the customer's on-chain balance covers its debt
  * (it topped up), the receipts of its skipped entries leave their settled batch and wait for the
- * next one, exactly like fresh usage. Their charge moves from `debt` to unsettled spend, which
+ * next one, exactly like fresh usage (the batch that skipped them still publishes them: its root
+ * committed to them, see batch_receipts). Their charge moves from `debt` to unsettled spend, which
  * unblocks the customer at once while still keeping that amount out of what it can spend. If the
  * next batch skips them again (the customer withdrew in between), they become debt again.
  */

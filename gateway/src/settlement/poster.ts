@@ -132,6 +132,7 @@ export class BatchPoster {
   private async abandon(id: bigint): Promise<void> {
     await this.ctx.db.tx(async (q) => {
       await q.query(`UPDATE receipts SET batch_id = NULL WHERE batch_id = $1`, [id.toString()]);
+      await q.query(`DELETE FROM batch_receipts WHERE batch_id = $1`, [id.toString()]);
       await q.query(`UPDATE batches SET state = 'abandoned' WHERE id = $1`, [id.toString()]);
     });
   }
@@ -162,6 +163,7 @@ export class BatchPoster {
       );
       const ids = receipts.map((r) => r.id);
       await q.query(`UPDATE receipts SET batch_id = $1 WHERE id = ANY($2::text[]) AND batch_id IS NULL`, [batchId.toString(), ids]);
+      await q.query(`INSERT INTO batch_receipts (batch_id, receipt_id) SELECT $1, unnest($2::text[]) ON CONFLICT DO NOTHING`, [batchId.toString(), ids]);
     });
     this.ctx.log.info({ batchId: batchId.toString(), receipts: receipts.length, entries: entries.length }, "batch persisted");
     const row: BatchRow = { id: batchId, root: batch.receiptsRoot, receiptCount: receipts.length, deadline, entries, signature, state: "signed", txHash: null };

@@ -102,6 +102,17 @@ export const SCHEMA = [
   )`,
   // A skipped entry's receipts go back to the next batch once the customer can pay (see follower.ts).
   `ALTER TABLE skipped_entries ADD COLUMN IF NOT EXISTS requeued_block bigint`,
+  // The receipts each batch committed to, in its Merkle tree. A receipt collected after its entry was
+  // skipped is committed again by a later batch, so it belongs to both; receipts.batch_id is the
+  // latest. Publishing from here keeps every posted root recomputable from its published receipts.
+  `CREATE TABLE IF NOT EXISTS batch_receipts (
+    batch_id bigint NOT NULL,
+    receipt_id text NOT NULL,
+    PRIMARY KEY (batch_id, receipt_id)
+  )`,
+  // Databases from before batch_receipts: a batch's members are the receipts that point at it.
+  `INSERT INTO batch_receipts (batch_id, receipt_id) SELECT batch_id, id FROM receipts
+   WHERE batch_id IS NOT NULL AND NOT EXISTS (SELECT 1 FROM batch_receipts) ON CONFLICT DO NOTHING`,
   // Per-minute SLI intervals per provider, summed over replicas; samples are TTFT / last-token ms.
   `CREATE TABLE IF NOT EXISTS sli_minutes (
     provider text NOT NULL,
