@@ -83,6 +83,27 @@ export class KeyStore {
     return rows.length > 0;
   }
 
+  /**
+   * Change an active key's name, daily spend cap or allowed models (`undefined` leaves a field as it
+   * is; `null` removes the cap or the model list). The secret stays the same. Takes effect for the
+   * next request on this replica at once, on others within the authentication cache (`cacheMs`).
+   */
+  async update(account: `0x${string}`, id: string, patch: { name?: string; dailyCap?: bigint | null; models?: string[] | null }): Promise<ApiKey | null> {
+    const sets: string[] = [];
+    const params: unknown[] = [id, account.toLowerCase()];
+    const set = (column: string, value: unknown) => {
+      params.push(value);
+      sets.push(`${column} = $${params.length}`);
+    };
+    if (patch.name !== undefined) set("name", patch.name);
+    if (patch.dailyCap !== undefined) set("daily_cap", patch.dailyCap === null ? null : patch.dailyCap.toString());
+    if (patch.models !== undefined) set("models", patch.models === null ? null : JSON.stringify(patch.models));
+    if (sets.length === 0) return null;
+    const rows = await this.db.query(`UPDATE api_keys SET ${sets.join(", ")} WHERE id = $1 AND account = $2 AND revoked_ms IS NULL RETURNING *`, params);
+    for (const r of rows) this.cache.delete(String(r.hash));
+    return rows[0] ? toKey(rows[0]) : null;
+  }
+
   /** The active key for a presented secret, or null. */
   async authenticate(presented: string): Promise<ApiKey | null> {
     if (!keyLooksValid(presented)) return null;

@@ -13,6 +13,15 @@ const createKeyBody = z.object({
   models: z.array(z.string().min(1).max(256)).min(1).max(100).optional(),
 });
 
+const updateKeyBody = z
+  .object({
+    name: z.string().min(1).max(100).optional(),
+    dailySpendCap: z.string().regex(/^\d{1,18}$/, "USDC base units as a decimal string").nullable().optional(),
+    models: z.array(z.string().min(1).max(256)).min(1).max(100).nullable().optional(),
+  })
+  .strict()
+  .refine((b) => b.name !== undefined || b.dailySpendCap !== undefined || b.models !== undefined, "send at least one of name, dailySpendCap, models");
+
 function send(reply: FastifyReply, e: ApiError) {
   return reply.code(e.status).headers(e.headers).send(e.body());
 }
@@ -47,6 +56,16 @@ export function accountRoutes(ctx: Ctx) {
       const account = await session(req);
       if (!account) return send(reply, unauthorized("sign in with Ethereum first", "invalid_session"));
       return { data: (await ctx.keys.list(account)).map(keyJson) };
+    });
+    app.patch<{ Params: { id: string } }>("/v1/keys/:id", async (req, reply) => {
+      const account = await session(req);
+      if (!account) return send(reply, unauthorized("sign in with Ethereum first", "invalid_session"));
+      const body = updateKeyBody.safeParse(req.body);
+      if (!body.success) return send(reply, badRequest(body.error.issues[0]?.message ?? "invalid body"));
+      const { name, dailySpendCap, models } = body.data;
+      const record = await ctx.keys.update(account, req.params.id, { name, dailyCap: dailySpendCap === undefined ? undefined : dailySpendCap === null ? null : BigInt(dailySpendCap), models });
+      if (!record) return send(reply, notFound("no such active key", "key_not_found"));
+      return keyJson(record);
     });
     app.delete<{ Params: { id: string } }>("/v1/keys/:id", async (req, reply) => {
       const account = await session(req);

@@ -21,7 +21,7 @@ export async function registerCors(app: FastifyInstance, origins: string[]): Pro
       if (!isDappRoute(req.url ?? "")) return cb(null, { origin: false });
       cb(null, {
         origin: any ? "*" : origins,
-        methods: ["GET", "POST", "DELETE"],
+        methods: ["GET", "POST", "PATCH", "DELETE"],
         allowedHeaders: ["authorization", "content-type"],
         exposedHeaders: ["x-request-id"],
         maxAge: 600,
