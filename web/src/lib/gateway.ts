@@ -82,6 +82,8 @@ export const gateway = {
   keys: (base: string, session: string) => call(base, "/v1/keys", z.object({ data: z.array(keySchema) }), { session }).then((r) => r.data),
   createKey: (base: string, session: string, body: { name: string; dailySpendCap?: string }) =>
     call(base, "/v1/keys", keySchema.extend({ key: z.string() }), { method: "POST", session, body: JSON.stringify(body) }),
+  updateKey: (base: string, session: string, id: string, body: { name?: string; dailySpendCap?: string | null; models?: string[] | null }) =>
+    call(base, `/v1/keys/${encodeURIComponent(id)}`, keySchema, { method: "PATCH", session, body: JSON.stringify(body) }),
   revokeKey: (base: string, session: string, id: string) => call(base, `/v1/keys/${encodeURIComponent(id)}`, z.undefined(), { method: "DELETE", session }),
   status: (base: string) => call(base, "/status", statusSchema),
 };

@@ -1,4 +1,4 @@
-/** API keys: sign in, create (shown once, with copy and ready snippets), list, revoke, daily cap. */
+/** API keys: sign in, create (shown once, with copy and ready snippets), list, revoke, change the daily cap. */
 import { useState } from "react";
 import { useMutation, useQuery, useQueryClient } from "@tanstack/react-query";
 import { useAppConfig } from "../../lib/config-context.tsx";
@@ -39,6 +39,34 @@ export function NewKey({ keyText, gatewayUrl, model, onDone }: { keyText: string
   );
 }
 
+/** A key's daily spend cap, changeable in place: a new amount, or no cap at all. */
+export function DailyCapCell({ cap, onSave, pending }: { cap: string | null; onSave(cap: string | null): void; pending: boolean }) {
+  const [editing, setEditing] = useState(false);
+  const [value, setValue] = useState("");
+  const units = value ? unitsOf(value) : null;
+  const save = (next: string | null) => {
+    onSave(next);
+    setEditing(false);
+    setValue("");
+  };
+  if (!editing) {
+    return (
+      <span className="row">
+        <span>{cap ? `${formatAmount(BigInt(cap))} USDC` : "none"}</span>
+        <button className="secondary" disabled={pending} onClick={() => setEditing(true)}>Change</button>
+      </span>
+    );
+  }
+  return (
+    <span className="row">
+      <AmountInput label="New daily cap" value={value} onChange={setValue} />
+      <button disabled={!units || pending} onClick={() => save(units!.toString())}>Save</button>
+      {cap && <button className="secondary" disabled={pending} onClick={() => save(null)}>No cap</button>}
+      <button className="secondary" onClick={() => setEditing(false)}>Cancel</button>
+    </span>
+  );
+}
+
 export function Keys() {
   const cfg = useAppConfig();
   const { session } = useSession();
@@ -59,6 +87,10 @@ export function Keys() {
       setCap("");
       void qc.invalidateQueries({ queryKey: ["keys"] });
     },
+  });
+  const changeCap = useMutation({
+    mutationFn: ({ id, cap }: { id: string; cap: string | null }) => gateway.updateKey(cfg.gatewayUrl, session!, id, { dailySpendCap: cap }),
+    onSuccess: () => qc.invalidateQueries({ queryKey: ["keys"] }),
   });
   const revoke = useMutation({
     mutationFn: (id: string) => gateway.revokeKey(cfg.gatewayUrl, session!, id),
@@ -85,7 +117,9 @@ export function Keys() {
                 <tr key={k.id} data-testid="key-row">
                   <td>{k.name}</td>
                   <td><code>…{k.last4}</code></td>
-                  <td className="num">{k.dailySpendCap ? `${formatAmount(BigInt(k.dailySpendCap))} USDC` : "none"}</td>
+                  <td className="num">
+                    {k.revokedAt ? (k.dailySpendCap ? `${formatAmount(BigInt(k.dailySpendCap))} USDC` : "none") : <DailyCapCell cap={k.dailySpendCap} pending={changeCap.isPending} onSave={(cap) => changeCap.mutate({ id: k.id, cap })} />}
+                  </td>
                   <td>{new Date(k.createdAt).toLocaleString()}</td>
                   <td>{k.revokedAt ? "revoked" : "active"}</td>
                   <td>{!k.revokedAt && <button className="secondary" disabled={revoke.isPending} onClick={() => revoke.mutate(k.id)}>Revoke</button>}</td>
@@ -95,6 +129,7 @@ export function Keys() {
             </tbody>
           </table>
           {revoke.error && <p className="field-error" role="alert">{revoke.error.message}</p>}
+          {changeCap.error && <p className="field-error" role="alert">{changeCap.error.message}</p>}
         </>
       )}
     </section>
