@@ -23,7 +23,9 @@ const common = {
   stream: z.boolean().nullish(),
   stream_options: z.looseObject({ include_usage: z.boolean().nullish() }).nullish(),
   max_tokens: tokenLimit,
+  // One completion per request: the reservation and the billing cap cover one choice of max_tokens.
   n: z.number().int().min(1).max(1, "only n = 1 is supported").nullish(),
+  best_of: z.number().int().min(1).max(1, "only best_of = 1 is supported").nullish(),
 };
 const chatSchema = z.looseObject({
   ...common,
@@ -144,6 +146,10 @@ export async function handleInference(ctx: Ctx, kind: Kind, req: FastifyRequest,
   const parsed = (kind === "chat" ? chatSchema : completionSchema).safeParse(req.body);
   if (!parsed.success) return fail(badRequest(describe(parsed.error.issues)));
   const body = parsed.data as z.infer<typeof chatSchema> & z.infer<typeof completionSchema>;
+  // A list of prompts is one completion per prompt, as n > 1 would be: one prompt per request.
+  if (kind === "completion" && Array.isArray(body.prompt) && body.prompt.length > 1 && typeof body.prompt[0] !== "number") {
+    return fail(badRequest("prompt: send one prompt per request (a list of prompts would be one completion each; only n = 1 is supported)"));
+  }
   const model = body.model;
   if (key.models && !key.models.includes(model)) return fail(forbidden(`this API key may not use \`${model}\``, "model_not_allowed"));
   if (!modelKnown(ctx.registry, model)) return fail(notFound(`The model \`${model}\` does not exist or no provider serves it.`, "model_not_found"));
@@ -199,8 +205,9 @@ export async function handleInference(ctx: Ctx, kind: Kind, req: FastifyRequest,
   const stream = body.stream === true;
   const wantUsage = body.stream_options?.include_usage === true;
   const upstreamBody: Record<string, unknown> = { ...body };
+  // Every limit field the customer sent carries the capped budget: runtimes differ on which one wins.
   if (kind === "chat" && body.max_completion_tokens != null) upstreamBody.max_completion_tokens = maxTokens;
-  else upstreamBody.max_tokens = maxTokens;
+  if (body.max_tokens != null || kind !== "chat" || body.max_completion_tokens == null) upstreamBody.max_tokens = maxTokens;
   if (stream) upstreamBody.stream_options = { ...(body.stream_options ?? {}), include_usage: true };
   const payload = JSON.stringify(upstreamBody);
   const path = kind === "chat" ? "/v1/chat/completions" : "/v1/completions";
