@@ -56,3 +56,23 @@ describe("one choice per request", () => {
     assert.ok(r.usage!.completion_tokens <= 3, `billed ${r.usage!.completion_tokens} completion tokens`);
   });
 });
+
+describe("tool definitions are prompt tokens", () => {
+  const tool = (i: number) => ({ type: "function" as const, function: { name: `lookup_${i}`, description: `Looks up record ${i} in the customer database and returns its fields as JSON.`, parameters: { type: "object", properties: { id: { type: "string", description: "record id" } }, required: ["id"] } } });
+
+  it("are reserved and billed like messages: the receipt carries the worker's full prompt count", async () => {
+    const plain = await client.chat.completions.create({ model: MODEL, messages: [{ role: "user", content: "x" }], max_tokens: 3 });
+    const withTools = await client.chat.completions.create({ model: MODEL, messages: [{ role: "user", content: "x" }], max_tokens: 3, tools: Array.from({ length: 20 }, (_, i) => tool(i)) });
+    assert.ok(withTools.usage!.prompt_tokens > plain.usage!.prompt_tokens + 500, `tools add prompt tokens (${plain.usage!.prompt_tokens} → ${withTools.usage!.prompt_tokens})`);
+    const rows = await gw.ctx.db.query(`SELECT prompt_tokens FROM receipts ORDER BY created_ms DESC LIMIT 1`);
+    assert.equal(Number(rows[0]!.prompt_tokens), withTools.usage!.prompt_tokens, "billed for every prompt token, not capped at the messages' count");
+  });
+
+  it("count towards the tier's prompt cap (413)", async () => {
+    const tools = Array.from({ length: 400 }, (_, i) => tool(i)); // about 20k tokens, above the hobby tier's 8,192
+    await assert.rejects(
+      client.chat.completions.create({ model: MODEL, messages: [{ role: "user", content: "x" }], max_tokens: 3, tools }),
+      (e: unknown) => e instanceof OpenAI.APIError && e.status === 413,
+    );
+  });
+});

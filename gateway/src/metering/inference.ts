@@ -13,7 +13,7 @@ import { exactCost, modelId, receiptId, RECEIPT_STATUS } from "@tollgate/protoco
 import type { Ctx } from "../context.ts";
 import { ApiError, badRequest, forbidden, notFound, paymentRequired, rateLimited, tooLarge, unauthorized, unavailable } from "../shared/errors.ts";
 import { eligible, modelKnown, pick, warmMissingReads, type Candidate, type PriceCap } from "../routing/select.ts";
-import { countChatPrompt, countCompletionPrompt, countText, drift } from "./tokenizer.ts";
+import { countChatExtras, countChatPrompt, countCompletionPrompt, countText, drift } from "./tokenizer.ts";
 import { chargeUnits, type StoredReceipt } from "./receipts.ts";
 import type { ApiKey } from "../auth/keys.ts";
 
@@ -154,7 +154,7 @@ export async function handleInference(ctx: Ctx, kind: Kind, req: FastifyRequest,
   if (key.models && !key.models.includes(model)) return fail(forbidden(`this API key may not use \`${model}\``, "model_not_allowed"));
   if (!modelKnown(ctx.registry, model)) return fail(notFound(`The model \`${model}\` does not exist or no provider serves it.`, "model_not_found"));
   const tier = await ctx.tierOf(customer);
-  const ownPrompt = kind === "chat" ? countChatPrompt(body.messages) : countCompletionPrompt(body.prompt);
+  const ownPrompt = kind === "chat" ? countChatPrompt(body.messages) + countChatExtras(body) : countCompletionPrompt(body.prompt);
   if (ownPrompt > tier.maxPromptTokens) return fail(tooLarge(`prompt has ${ownPrompt} tokens; the ${tier.name} tier allows ${tier.maxPromptTokens}`));
   const requested = (kind === "chat" ? body.max_completion_tokens : undefined) ?? body.max_tokens ?? undefined;
   const maxTokens = Math.min(requested ?? tier.maxOutputTokens, tier.maxOutputTokens);

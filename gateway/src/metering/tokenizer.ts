@@ -29,6 +29,16 @@ export function countChatPrompt(messages: readonly { role: string; content?: unk
   return total;
 }
 
+/**
+ * Tool and function definitions and a response schema, counted as their JSON text (the worker's
+ * method): chat templates render them into the prompt, so they are reserved, capped and billed.
+ */
+export function countChatExtras(body: { readonly [field: string]: unknown; tools?: unknown; functions?: unknown; response_format?: unknown }): number {
+  let total = 0;
+  for (const v of [body.tools, body.functions, body.response_format]) if (v !== undefined && v !== null) total += countText(JSON.stringify(v));
+  return total;
+}
+
 export function countCompletionPrompt(prompt: unknown): number {
   if (typeof prompt === "string") return countText(prompt);
   if (!Array.isArray(prompt)) return 0;

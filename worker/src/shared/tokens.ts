@@ -52,6 +52,20 @@ export function countChatPromptTokens(messages: readonly ChatMessageLike[]): num
   return total;
 }
 
+/** The parts of a chat request, besides its messages, that a runtime renders into the prompt. */
+export type ChatPromptExtras = { readonly [field: string]: unknown; tools?: unknown; functions?: unknown; response_format?: unknown };
+
+/**
+ * Prompt tokens of tool and function definitions and a response schema, counted as their JSON text.
+ * Chat templates render them into the prompt, so a request with large tool schemas is reserved,
+ * capped and billed for them like for its messages.
+ */
+export function countChatExtrasTokens(body: ChatPromptExtras): number {
+  let total = 0;
+  for (const v of [body.tools, body.functions, body.response_format]) if (v !== undefined && v !== null) total += countTextTokens(JSON.stringify(v));
+  return total;
+}
+
 /** Prompt tokens of a legacy completion: a string, strings, or pre-tokenized arrays. */
 export function countCompletionPromptTokens(prompt: unknown): number {
   if (typeof prompt === "string") return countTextTokens(prompt);
