@@ -8,6 +8,7 @@ import { after, before, describe, it } from "node:test";
 import OpenAI from "openai";
 import { MODEL, loginAndCreateKey, startEnv, startGateway, startRig, stopRig, waitFor, type Env, type WorkerRig } from "./helpers/stack.ts";
 import type { Gateway } from "../src/server.ts";
+import { hasOpaqueParts, promptReserveFor } from "../src/metering/tokenizer.ts";
 
 let env: Env;
 let gw: Gateway;
@@ -74,5 +75,23 @@ describe("tool definitions are prompt tokens", () => {
       client.chat.completions.create({ model: MODEL, messages: [{ role: "user", content: "x" }], max_tokens: 3, tools }),
       (e: unknown) => e instanceof OpenAI.APIError && e.status === 413,
     );
+  });
+});
+
+describe("images, audio and files in a prompt", () => {
+  it("reserve the tier's whole prompt allowance, since the gateway cannot count them", () => {
+    const image = [{ role: "user", content: [{ type: "text", text: "what is this?" }, { type: "image_url", image_url: { url: "https://example.com/a.png" } }] }];
+    assert.equal(hasOpaqueParts(image), true);
+    assert.equal(hasOpaqueParts([{ role: "user", content: [{ type: "text", text: "only text" }] }, { role: "user", content: "plain" }]), false);
+    assert.equal(promptReserveFor(10, true, 8_192), 8_192, "an image request may be billed up to the tier's prompt cap");
+    assert.equal(promptReserveFor(10, false, 8_192), 19, "text: own count + 5 % + 8");
+    assert.equal(promptReserveFor(9_000, true, 8_192), 9_458, "never below the text's own reserve");
+  });
+
+  it("are served, and the provider is not penalised for counting them", async () => {
+    const r = await client.chat.completions.create({ model: MODEL, max_tokens: 3, messages: [{ role: "user", content: [{ type: "text", text: "describe" }, { type: "image_url", image_url: { url: "https://example.com/a.png" } }] }] });
+    assert.equal(r.choices.length, 1);
+    const rows = await gw.ctx.db.query(`SELECT drift FROM receipts ORDER BY created_ms DESC LIMIT 1`);
+    assert.equal(Number(rows[0]!.drift), 0);
   });
 });

@@ -13,7 +13,7 @@ import { exactCost, modelId, receiptId, RECEIPT_STATUS } from "@tollgate/protoco
 import type { Ctx } from "../context.ts";
 import { ApiError, badRequest, forbidden, notFound, paymentRequired, rateLimited, tooLarge, unauthorized, unavailable } from "../shared/errors.ts";
 import { eligible, modelKnown, pick, warmMissingReads, type Candidate, type PriceCap } from "../routing/select.ts";
-import { countChatExtras, countChatPrompt, countCompletionPrompt, countText, drift } from "./tokenizer.ts";
+import { countChatExtras, countChatPrompt, countCompletionPrompt, countText, drift, hasOpaqueParts, promptReserveFor } from "./tokenizer.ts";
 import { chargeUnits, type StoredReceipt } from "./receipts.ts";
 import type { ApiKey } from "../auth/keys.ts";
 
@@ -175,7 +175,10 @@ export async function handleInference(ctx: Ctx, kind: Kind, req: FastifyRequest,
   if (cands.length === 0) return fail(unavailable());
 
   // 3. admission: the most this request can cost, at the highest eligible price
-  const promptReserve = Math.ceil(ownPrompt * 1.05) + 8;
+  // Images, audio, files: uncountable here, so the whole prompt allowance is reserved, the worker's
+  // count is billed up to it, and the prompt count is not cross-checked.
+  const opaque = kind === "chat" && hasOpaqueParts(body.messages);
+  const promptReserve = promptReserveFor(ownPrompt, opaque, tier.maxPromptTokens);
   let maxPP = 0n;
   let maxCP = 0n;
   for (const c of cands) {
@@ -372,7 +375,7 @@ export async function handleInference(ctx: Ctx, kind: Kind, req: FastifyRequest,
   const upstreamHeadersAt = performance.now();
   const crossCheck = (u: Usage, text: string): number => {
     const own = countText(text);
-    const d = Math.max(drift(u.prompt, ownPrompt), drift(u.completion, own));
+    const d = Math.max(opaque ? 0 : drift(u.prompt, ownPrompt), drift(u.completion, own));
     if (d > ctx.config.driftThreshold) {
       c.w.driftPenalty = Math.min(4, c.w.driftPenalty + 0.25);
       ctx.metrics.drift.inc({ provider: c.w.provider });

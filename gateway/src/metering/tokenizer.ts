@@ -39,6 +39,28 @@ export function countChatExtras(body: { readonly [field: string]: unknown; tools
   return total;
 }
 
+/**
+ * Whether a chat carries content the gateway cannot count: images, audio, files. Their tokens depend
+ * on the model's own encoder (a picture is 85 tokens to one model and thousands to another).
+ */
+export function hasOpaqueParts(messages: readonly { readonly [field: string]: unknown; content?: unknown }[]): boolean {
+  for (const m of messages) {
+    if (!Array.isArray(m.content)) continue;
+    for (const part of m.content) if (!part || typeof part !== "object" || (part as { type?: unknown }).type !== "text") return true;
+  }
+  return false;
+}
+
+/**
+ * Prompt tokens reserved (and the most that will be billed) for a request: the gateway's own count
+ * with 5 % + 8 tokens of headroom for template differences, or, when the prompt holds content it
+ * cannot count, the tier's whole prompt allowance.
+ */
+export function promptReserveFor(ownPrompt: number, opaque: boolean, tierMaxPrompt: number): number {
+  const counted = Math.ceil(ownPrompt * 1.05) + 8;
+  return opaque ? Math.max(counted, tierMaxPrompt) : counted;
+}
+
 export function countCompletionPrompt(prompt: unknown): number {
   if (typeof prompt === "string") return countText(prompt);
   if (!Array.isArray(prompt)) return 0;
