@@ -5,6 +5,7 @@
  *
  *   npm run bench:gateway                       # 100 concurrent streams, 1000 requests per path
  *   BENCH_CONCURRENCY=50 BENCH_REQUESTS=500 npm run bench:gateway
+ *   BENCH_MIN_PROXY=1 npm run bench:gateway     # the floor: a pass-through Node proxy instead of the gateway
  *
  * Runs a real local chain (anvil), the real contracts, a funded customer and the gateway on PGlite.
  *
@@ -61,9 +62,35 @@ if (role === "worker-process") {
   await new Promise(() => {});
 }
 
+if (role === "proxy-process") {
+  // The floor to compare with (BENCH_MIN_PROXY=1): a pass-through Node proxy with the gateway's HTTP
+  // stack (node:http in, one undici Agent out) and none of its work (no auth, admission, metering).
+  const target = process.env.BENCH_PROXY_TARGET!;
+  const { createServer } = await import("node:http");
+  const upstream = new Agent({ connections: 512, keepAliveTimeout: 30_000, headersTimeout: 0, bodyTimeout: 0 });
+  const server = createServer((req, res) => {
+    const parts: Buffer[] = [];
+    req.on("data", (c: Buffer) => parts.push(c));
+    req.on("end", () => {
+      void request(`${target}${req.url}`, { method: "POST", dispatcher: upstream, headers: { authorization: req.headers.authorization!, "content-type": "application/json" }, body: Buffer.concat(parts) }).then(
+        (up) => {
+          res.writeHead(up.statusCode, { "content-type": String(up.headers["content-type"] ?? "text/event-stream") });
+          up.body.on("data", (c: Buffer) => res.write(c));
+          up.body.once("end", () => res.end());
+        },
+        () => res.writeHead(502).end(),
+      );
+    });
+  });
+  await new Promise<void>((r) => server.listen(0, "127.0.0.1", r));
+  process.stdout.write(`READY ${JSON.stringify({ url: `http://127.0.0.1:${(server.address() as { port: number }).port}` })}\n`);
+  process.on("SIGTERM", () => process.exit(0));
+  await new Promise(() => {});
+}
+
 function spawnRole(name: string, envVar: string, value: unknown): Promise<{ child: ChildProcess; info: Record<string, string> }> {
   const flags = name === "gateway-process" && process.env.BENCH_PROFILE ? ["--cpu-prof", `--cpu-prof-dir=${process.env.BENCH_PROFILE}`] : [];
-  const child = spawn(process.execPath, [...flags, fileURLToPath(import.meta.url), name], { env: { ...process.env, [envVar]: JSON.stringify(value) }, stdio: ["ignore", "pipe", "inherit"] });
+  const child = spawn(process.execPath, [...flags, fileURLToPath(import.meta.url), name], { env: { ...process.env, [envVar]: typeof value === "string" ? value : JSON.stringify(value) }, stdio: ["ignore", "pipe", "inherit"] });
   return new Promise((resolve, reject) => {
     let out = "";
     child.stdout!.on("data", (c: Buffer) => {
@@ -103,6 +130,8 @@ const workerProc = await spawnRole("worker-process", "BENCH_WORKER_OPTIONS", {
   gpuStats: false,
 });
 const worker = { endpoint: workerProc.info.url!, token: workerProc.info.token! };
+const minProxy = process.env.BENCH_MIN_PROXY ? await spawnRole("proxy-process", "BENCH_PROXY_TARGET", worker.endpoint) : null;
+if (minProxy) log(`BENCH_MIN_PROXY: the "gateway" path below is a pass-through proxy with no auth, admission or metering`);
 const { key } = await loginAndCreateKey(url, env.customer, env.chain.chainId);
 await new Promise((r) => setTimeout(r, 500)); // the gateway's first heartbeat and price cache
 const agent = new Agent({ connections: CONCURRENCY * 4, keepAliveTimeout: 30_000 });
@@ -111,8 +140,8 @@ const errorKinds = new Map<string, number>();
 const countError = (what: string) => errorKinds.set(what, (errorKinds.get(what) ?? 0) + 1);
 
 async function run(target: "gateway" | "direct", n: number): Promise<Result> {
-  const endpoint = target === "gateway" ? `${url}/v1/chat/completions` : `${worker.endpoint}/v1/chat/completions`;
-  const auth = target === "gateway" ? `Bearer ${key}` : `Bearer ${worker.token}`;
+  const endpoint = target === "gateway" ? `${minProxy ? minProxy.info.url : url}/v1/chat/completions` : `${worker.endpoint}/v1/chat/completions`;
+  const auth = target === "gateway" && !minProxy ? `Bearer ${key}` : `Bearer ${worker.token}`;
   const ttft: number[] = [];
   const overhead: number[] = [];
   let tokens = 0;
@@ -189,7 +218,7 @@ type Figures = { p50: number; p99: number; ratio: number };
  */
 async function measure(label: string): Promise<Figures> {
   log(`${label}:`);
-  const cpuBefore = { gateway: cpuSeconds(gwProc.child.pid), worker: cpuSeconds(workerProc.child.pid) };
+  const cpuBefore = { gateway: cpuSeconds((minProxy ?? gwProc).child.pid), worker: cpuSeconds(workerProc.child.pid) };
   const direct: Result = { ttft: [], tokens: 0, seconds: 0, errors: 0, overhead: [] };
   const viaGateway: Result = { ttft: [], tokens: 0, seconds: 0, errors: 0, overhead: [] };
   for (let round = 1; round <= ROUNDS; round++) {
@@ -203,7 +232,7 @@ async function measure(label: string): Promise<Figures> {
       log(`  round ${round} ${target.padEnd(7)}: ${r.ttft.length} streams, ttft p50 ${percentile([...r.ttft].sort((a, b) => a - b), 50).toFixed(1)} ms, ${(r.tokens / r.seconds).toFixed(0)} tokens/s, ${r.errors} errors`);
     }
   }
-  const cpuAfter = { gateway: cpuSeconds(gwProc.child.pid), worker: cpuSeconds(workerProc.child.pid) };
+  const cpuAfter = { gateway: cpuSeconds((minProxy ?? gwProc).child.pid), worker: cpuSeconds(workerProc.child.pid) };
   const sd = [...direct.ttft].sort((a, b) => a - b);
   const sg = [...viaGateway.ttft].sort((a, b) => a - b);
   const figures = {
@@ -214,7 +243,7 @@ async function measure(label: string): Promise<Figures> {
   log(`  direct : ttft p50 ${percentile(sd, 50).toFixed(2)} ms, p99 ${percentile(sd, 99).toFixed(2)} ms, ${(direct.tokens / direct.seconds).toFixed(0)} tokens/s, ${direct.errors} errors`);
   log(`  gateway: ttft p50 ${percentile(sg, 50).toFixed(2)} ms, p99 ${percentile(sg, 99).toFixed(2)} ms, ${(viaGateway.tokens / viaGateway.seconds).toFixed(0)} tokens/s, ${viaGateway.errors} errors`);
   const so = [...viaGateway.overhead].sort((a, b) => a - b);
-  log(`  gateway's own time before the first byte (x-tollgate-overhead-ms): p50 ${percentile(so, 50).toFixed(3)} ms, p99 ${percentile(so, 99).toFixed(3)} ms`);
+  if (so.length > 0) log(`  gateway's own time before the first byte (x-tollgate-overhead-ms): p50 ${percentile(so, 50).toFixed(3)} ms, p99 ${percentile(so, 99).toFixed(3)} ms`);
   if (cpuBefore.gateway !== null && cpuAfter.gateway !== null && cpuBefore.worker !== null && cpuAfter.worker !== null) {
     // CPU per stream barely depends on the neighbours, unlike latency on a shared machine. The worker
     // process serves both paths' streams (and hosts the simulator), so its figure is per stream of either path.
@@ -235,7 +264,7 @@ if (errorKinds.size > 0) log(`errors: ${[...errorKinds].map(([k, n]) => `${k} ×
 const status = (await (await fetch(`${url}/status`)).json()) as { unbatchedReceipts: number };
 log(`receipts written by the gateway: ${status.unbatchedReceipts}`);
 
-for (const p of [workerProc.child, gwProc.child]) {
+for (const p of [workerProc.child, gwProc.child, ...(minProxy ? [minProxy.child] : [])]) {
   p.kill("SIGTERM");
   await new Promise((r) => p.once("exit", r));
 }
