@@ -23,6 +23,16 @@ describe("tollgate.config.json", () => {
   it("names every wrong field", () => {
     expect(() => parseConfig({ ...good, contracts: { ...good.contracts, settlement: "0x123" }, gatewayUrl: "nope" })).toThrow(/contracts\.settlement.*gatewayUrl|gatewayUrl.*contracts\.settlement/);
   });
+  it("links Basescan on Base networks when the file names no explorer, and nothing when it says null", () => {
+    const { explorerUrl: _, ...noExplorer } = good;
+    expect(parseConfig({ ...noExplorer, chainId: 84532 }).explorerUrl).toBe("https://sepolia.basescan.org");
+    expect(parseConfig({ ...noExplorer, chainId: 8453 }).explorerUrl).toBe("https://basescan.org");
+    expect(parseConfig(noExplorer).explorerUrl).toBeNull();
+    expect(parseConfig({ ...good, chainId: 84532 }).explorerUrl).toBeNull();
+  });
+  it("says what a contract address must look like", () => {
+    expect(() => parseConfig({ ...good, contracts: { ...good.contracts, usdc: "0x123" } })).toThrow("contracts.usdc: must be a 0x-prefixed 20-byte address");
+  });
 });
 
 describe("USDC amounts", () => {
