@@ -1,45 +1,28 @@
 /**
- * Where the protocol lives on each network. Base and Base Sepolia use Circle's USDC; local chains
- * deploy TestUSDC. Addresses of a deployment are read from the manifest the deploy script writes.
+ * Deployment manifests on disk (Node only): read and validate the one the deploy script writes, or
+ * build one from Hardhat Ignition's addresses. The constants and the schema are in networks.ts,
+ * which the dApp imports without node:fs; they are re-exported here for Node callers.
  */
 import { readFileSync, existsSync } from "node:fs";
+// Classic zod: importing it loads the English messages the mini schema's issues are written in,
+// and its ZodError is what callers test for (`err instanceof z.ZodError`).
 import { z } from "zod";
+import { deploymentSchema, type Deployment } from "./networks.ts";
 
-export const CHAINS = { base: 8453, baseSepolia: 84532, localhost: 31337 } as const;
+export * from "./networks.ts";
 
-/** Circle's USDC on Base networks. */
-export const USDC_ADDRESSES: Record<number, `0x${string}`> = {
-  8453: "0x833589fCD6eDb6E08f4c7C32D4f71b54bdA02913",
-  84532: "0x036CbD53842c5426634e7929541eC2318f3dCF7e",
-};
-
-/** Block explorers for links in the dApp and CLI. */
-export const EXPLORERS: Record<number, string> = {
-  8453: "https://basescan.org",
-  84532: "https://sepolia.basescan.org",
-};
-
-const address = z.string().regex(/^0x[0-9a-fA-F]{40}$/) as unknown as z.ZodType<`0x${string}`>;
-
-export const deploymentSchema = z.object({
-  chainId: z.number().int().positive(),
-  deployBlock: z.number().int().nonnegative(),
-  contracts: z.object({
-    usdc: address,
-    accessManager: address,
-    providerRegistry: address,
-    providerStaking: address,
-    settlement: address,
-    slaCredits: address,
-  }),
-});
-export type Deployment = z.infer<typeof deploymentSchema>;
+/** Validates a deployment; throws a ZodError naming each wrong field. */
+function parseDeployment(raw: unknown): Deployment {
+  const r = deploymentSchema.safeParse(raw);
+  if (!r.success) throw new z.ZodError(r.error.issues);
+  return r.data;
+}
 
 /** Read and validate a deployment manifest (e.g. devnet.json's `deployment`, or a file). */
 export function loadDeployment(path: string): Deployment {
   if (!existsSync(path)) throw new Error(`no deployment manifest at ${path}: deploy first (see README)`);
   const raw = JSON.parse(readFileSync(path, "utf8"));
-  return deploymentSchema.parse(raw.deployment ?? raw);
+  return parseDeployment(raw.deployment ?? raw);
 }
 
 /**
@@ -53,7 +36,7 @@ export function fromIgnitionAddresses(chainId: number, deployBlock: number, addr
     return hit[1];
   };
   const usdc = Object.entries(addresses).find(([k]) => k.endsWith("#TestUSDC") || k.endsWith("#USDC"))?.[1];
-  return deploymentSchema.parse({
+  return parseDeployment({
     chainId,
     deployBlock,
     contracts: {

@@ -7,7 +7,7 @@
 import { spawn, type ChildProcess } from "node:child_process";
 import { createRequire } from "node:module";
 import { dirname, join } from "node:path";
-import { defineChain, toFunctionSelector, type Abi, type AbiFunction, type Address, type Hex, type PublicClient, type WalletClient } from "viem";
+import { defineChain, keccak256, toFunctionSelector, toHex, type Abi, type AbiFunction, type Address, type Hex, type PublicClient, type WalletClient } from "viem";
 import type { PrivateKeyAccount } from "viem/accounts";
 import {
   accessManagerAbi,
@@ -24,6 +24,7 @@ import {
   testUsdcBytecode,
 } from "./generated/abis.ts";
 import type { Deployment } from "./deployments.ts";
+import { modelId } from "./models.ts";
 import { FUNCTION_ROLES, ROLES } from "./roles.ts";
 
 /** anvil's well-known default accounts (the public test mnemonic). Never use them on a real network. */
@@ -98,7 +99,16 @@ export function localChain(url: string, chainId = 31337) {
   });
 }
 
-type Signer = WalletClient & { account: PrivateKeyAccount };
+/** A wallet client that signs locally with a private key (every account on a local chain). */
+export type Signer = WalletClient & { account: PrivateKeyAccount };
+
+/** Sends a contract call, waits for it to be mined and fails loudly if it reverted. */
+export async function sendTx(publicClient: PublicClient, from: Signer, address: Address, abi: Abi, functionName: string, args: readonly unknown[]): Promise<Hex> {
+  const hash = await from.writeContract({ address, abi, functionName, args, chain: from.chain, account: from.account } as never);
+  const receipt = await publicClient.waitForTransactionReceipt({ hash });
+  if (receipt.status !== "success") throw new Error(`${functionName} reverted (tx ${hash})`);
+  return hash;
+}
 
 function selectors(abi: Abi, names: readonly string[]): Hex[] {
   return names.map((name) => {
@@ -135,11 +145,7 @@ export async function deployProtocol(
   ]);
   const slaCredits = await deploy(slaCreditsAbi, slaCreditsBytecode, [settlement, providerStaking, accessManager]);
 
-  const send = async (functionName: string, args: unknown[]) => {
-    const hash = await deployer.writeContract({ address: accessManager, abi: accessManagerAbi, functionName, args, chain: deployer.chain, account: deployer.account } as never);
-    const receipt = await publicClient.waitForTransactionReceipt({ hash });
-    if (receipt.status !== "success") throw new Error(`${functionName} reverted`);
-  };
+  const send = (functionName: string, args: unknown[]) => sendTx(publicClient, deployer, accessManager, accessManagerAbi, functionName, args);
   const targets: Record<keyof typeof FUNCTION_ROLES, { address: Address; abi: Abi }> = {
     ProviderRegistry: { address: providerRegistry, abi: providerRegistryAbi },
     ProviderStaking: { address: providerStaking, abi: providerStakingAbi },
@@ -162,4 +168,43 @@ export async function deployProtocol(
     deployBlock,
     contracts: { usdc, accessManager, providerRegistry, providerStaking, settlement, slaCredits },
   };
+}
+
+/** What a provider puts on-chain before it can serve: hardware, models at their prices, a bond, worker keys. */
+export type ProviderSetup = {
+  profile: { gpuModel: string; gpuCount: number; vramGb: number; region: string; metadataURI: string };
+  /** Prices in USDC base units per million tokens. */
+  models: readonly { name: string; promptPrice: bigint; completionPrice: bigint; contextLength: number }[];
+  /** USDC base units, minted to the provider in TestUSDC and bonded. */
+  stake: bigint;
+  workers: readonly Address[];
+};
+
+/**
+ * Registers `provider`, lists its models (fp16, model hash keccak256 of the name), mints its stake
+ * from `minter` (TestUSDC's owner, so local chains only), bonds it and authorizes its worker keys,
+ * one mined transaction at a time, in the order a provider does it.
+ */
+export async function setUpProvider(
+  publicClient: PublicClient,
+  minter: Signer,
+  provider: Signer,
+  contracts: Pick<Deployment["contracts"], "usdc" | "providerRegistry" | "providerStaking">,
+  setup: ProviderSetup,
+): Promise<void> {
+  const { usdc, providerRegistry, providerStaking } = contracts;
+  const send = (from: Signer, address: Address, abi: Abi, functionName: string, args: readonly unknown[]) => sendTx(publicClient, from, address, abi, functionName, args);
+  await send(provider, providerRegistry, providerRegistryAbi, "register", [setup.profile]);
+  for (const m of setup.models) {
+    await send(provider, providerRegistry, providerRegistryAbi, "listModel", [
+      modelId(m.name),
+      { name: m.name, quantization: "fp16", modelHash: keccak256(toHex(m.name)), contextLength: m.contextLength },
+      Number(m.promptPrice),
+      Number(m.completionPrice),
+    ]);
+  }
+  await send(minter, usdc, testUsdcAbi, "mint", [provider.account.address, setup.stake]);
+  await send(provider, usdc, testUsdcAbi, "approve", [providerStaking, setup.stake]);
+  await send(provider, providerStaking, providerStakingAbi, "stake", [setup.stake]);
+  for (const w of setup.workers) await send(provider, providerRegistry, providerRegistryAbi, "authorizeWorker", [w]);
 }

@@ -5,6 +5,8 @@
  */
 import { StandardMerkleTree } from "@openzeppelin/merkle-tree";
 import { keccak256, stringToBytes, type Address, type Hex } from "viem";
+// zod/mini: the dApp parses receipts in the browser, and mini keeps that chunk small.
+import * as z from "zod/mini";
 import { exactCost } from "./price.ts";
 
 /** How a request ended. */
@@ -42,6 +44,38 @@ export type Receipt = {
   /** Unix seconds when the request finished. */
   servedAt: bigint;
 };
+
+const hex32 = z.string().check(z.regex(/^0x[0-9a-fA-F]{64}$/)) as unknown as z.ZodMiniType<Hex>;
+const address = z.string().check(z.regex(/^0x[0-9a-fA-F]{40}$/)) as unknown as z.ZodMiniType<Address>;
+const count = z.number().check(z.int(), z.nonnegative());
+/** A bigint in JSON: a decimal string, or a number where GraphQL's Int carries it (servedAt). */
+const uint = z.union([z.number().check(z.int(), z.nonnegative()), z.string().check(z.regex(/^\d+$/))]);
+
+/**
+ * A receipt as JSON carries it: the gateway's GET /v1/receipts/:id and /v1/batches/:id/receipts,
+ * and the indexer's GraphQL. Parses to a Receipt; other keys (requestId, modelName, ...) are dropped.
+ */
+export const receiptJsonSchema = z.pipe(
+  z.object({
+    id: hex32, customer: address, provider: address, worker: address, model: hex32,
+    promptTokens: count, cachedTokens: count, completionTokens: count, reasoningTokens: count,
+    promptPrice: uint, completionPrice: uint, cost: uint,
+    ttftMs: count, durationMs: count, status: z.number().check(z.int(), z.gte(0), z.lte(255)), servedAt: uint,
+  }),
+  z.transform((r): Receipt => ({
+    ...r,
+    promptPrice: BigInt(r.promptPrice),
+    completionPrice: BigInt(r.completionPrice),
+    cost: BigInt(r.cost),
+    servedAt: BigInt(r.servedAt),
+  })),
+);
+export type ReceiptJson = z.input<typeof receiptJsonSchema>;
+
+/** A Receipt from its published JSON; throws a zod error naming the field if anything is malformed. */
+export function receiptFromJson(json: unknown): Receipt {
+  return receiptJsonSchema.parse(json);
+}
 
 /** ABI types of a leaf, in order. Changing this changes every root: it is part of the protocol. */
 export const RECEIPT_LEAF_TYPES = [

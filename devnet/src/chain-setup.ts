@@ -3,36 +3,14 @@
  * gateway signer set, a devnet SLA policy, three registered and staked demo providers with their
  * worker keys authorized, and a demo customer who deposits with an EIP-2612 permit.
  */
-import {
-  createPublicClient,
-  createWalletClient,
-  hexToSignature,
-  http,
-  keccak256,
-  toHex,
-  type Abi,
-  type Address,
-  type Hex,
-  type PublicClient,
-  type WalletClient,
-} from "viem";
-import { privateKeyToAccount, type PrivateKeyAccount } from "viem/accounts";
-import {
-  DEFAULT_SLA_POLICY,
-  modelId,
-  permitTypes,
-  providerRegistryAbi,
-  providerStakingAbi,
-  settlementAbi,
-  slaCreditsAbi,
-  testUsdcAbi,
-  usdcDomain,
-  type Deployment,
-} from "@tollgate/protocol";
-import { deployProtocol, localChain } from "@tollgate/protocol/devnet";
+import { createPublicClient, createWalletClient, hexToSignature, http, type Abi, type Hex, type PublicClient } from "viem";
+import { privateKeyToAccount } from "viem/accounts";
+import { DEFAULT_SLA_POLICY, permitTypes, settlementAbi, slaCreditsAbi, testUsdcAbi, usdcDomain, type Deployment } from "@tollgate/protocol";
+import { deployProtocol, localChain, sendTx as send, setUpProvider, type Signer } from "@tollgate/protocol/devnet";
 import { ACCOUNT_INDEX, anvilKey, CUSTOMER_DEPOSIT, CUSTOMER_MINT, DEMO_PROVIDERS, DEVNET_MIN_SLA_REQUESTS, GATEWAY_ID, workerKey } from "./demo.ts";
 
-export type Signer = WalletClient & { account: PrivateKeyAccount };
+// The devnet's public API has always offered these under these names (test/e2e uses them).
+export { send, type Signer };
 
 export type ChainClients = { publicClient: PublicClient; wallet(key: Hex): Signer };
 
@@ -43,14 +21,6 @@ export function chainClients(rpcUrl: string, chainId: number): ChainClients {
     publicClient: createPublicClient({ chain, transport, pollingInterval: 50 }) as PublicClient,
     wallet: (key) => createWalletClient({ chain, transport, account: privateKeyToAccount(key) }) as Signer,
   };
-}
-
-/** Sends a contract call, waits for it and fails loudly if it reverted. */
-export async function send(pc: PublicClient, w: Signer, address: Address, abi: Abi, functionName: string, args: readonly unknown[]): Promise<Hex> {
-  const hash = await w.writeContract({ address, abi, functionName, args, chain: w.chain, account: w.account } as never);
-  const receipt = await pc.waitForTransactionReceipt({ hash });
-  if (receipt.status !== "success") throw new Error(`${functionName} reverted (tx ${hash})`);
-  return hash;
 }
 
 /** Deposits `amount` of `owner`'s USDC into escrow with one signed permit and one transaction. */
@@ -88,22 +58,12 @@ export async function setUpChain(
   }
 
   for (const [i, p] of DEMO_PROVIDERS.entries()) {
-    const w = clients.wallet(anvilKey(ACCOUNT_INDEX.providers[i]!));
-    await send(pc, w, c.providerRegistry, providerRegistryAbi as Abi, "register", [
-      { gpuModel: p.gpuModel, gpuCount: 1, vramGb: p.vramGb, region: p.region, metadataURI: `data:,${encodeURIComponent(p.name)}` },
-    ]);
-    for (const m of p.models) {
-      await send(pc, w, c.providerRegistry, providerRegistryAbi as Abi, "listModel", [
-        modelId(m.name),
-        { name: m.name, quantization: "fp16", modelHash: keccak256(toHex(m.name)), contextLength: m.contextLength },
-        Number(m.promptPrice),
-        Number(m.completionPrice),
-      ]);
-    }
-    await send(pc, deployer, c.usdc, testUsdcAbi as Abi, "mint", [w.account.address, p.stake]);
-    await send(pc, w, c.usdc, testUsdcAbi as Abi, "approve", [c.providerStaking, p.stake]);
-    await send(pc, w, c.providerStaking, providerStakingAbi as Abi, "stake", [p.stake]);
-    await send(pc, w, c.providerRegistry, providerRegistryAbi as Abi, "authorizeWorker", [privateKeyToAccount(workerKey(i)).address]);
+    await setUpProvider(pc, deployer, clients.wallet(anvilKey(ACCOUNT_INDEX.providers[i]!)), c, {
+      profile: { gpuModel: p.gpuModel, gpuCount: 1, vramGb: p.vramGb, region: p.region, metadataURI: `data:,${encodeURIComponent(p.name)}` },
+      models: p.models,
+      stake: p.stake,
+      workers: [privateKeyToAccount(workerKey(i)).address],
+    });
   }
   step(`${DEMO_PROVIDERS.length} providers registered and staked`);
 

@@ -39,39 +39,52 @@ export type DemoProvider = {
 
 const usdcPerMillion = (dollars: number) => BigInt(Math.round(dollars * 1e6));
 
+/** All three demo providers bond the same 5,000 test USDC. */
+const DEMO_STAKE = 5_000_000_000n;
+/** A model a demo provider lists, priced in dollars per million tokens, with an 8k context. */
+const demoModel = (name: string, promptDollars: number, completionDollars: number): DemoModel => ({
+  name,
+  promptPrice: usdcPerMillion(promptDollars),
+  completionPrice: usdcPerMillion(completionDollars),
+  contextLength: 8192,
+});
+const demoProvider = (p: Omit<DemoProvider, "models" | "stake"> & { model: DemoModel }): DemoProvider => {
+  const { model, ...rest } = p;
+  return { ...rest, models: [model], stake: DEMO_STAKE };
+};
+/** The main model at the one price fast and steady both charge. */
+const MAIN_LISTING = demoModel(MAIN_MODEL, 0.2, 0.6);
+
 /**
  * Fast and steady share the main model at one price, so routing spreads traffic between them by
  * latency and load. The slow provider alone serves a second model and breaches the p95 TTFT target
  * (1.5 s) on every window, so its SLA reports carry credits.
  */
 export const DEMO_PROVIDERS: DemoProvider[] = [
-  {
+  demoProvider({
     name: "Fast GPU Co",
     region: "eu-west",
     gpuModel: "NVIDIA H100 80GB (simulated)",
     vramGb: 80,
-    models: [{ name: MAIN_MODEL, promptPrice: usdcPerMillion(0.2), completionPrice: usdcPerMillion(0.6), contextLength: 8192 }],
-    stake: 5_000_000_000n,
+    model: MAIN_LISTING,
     behaviour: { ttftMs: 60, ttftSigma: 0.2, tokensPerSecond: 120, errorRate: 0, summary: "fast and reliable" },
-  },
-  {
+  }),
+  demoProvider({
     name: "Steady Compute",
     region: "us-east",
     gpuModel: "NVIDIA A100 40GB (simulated)",
     vramGb: 40,
-    models: [{ name: MAIN_MODEL, promptPrice: usdcPerMillion(0.2), completionPrice: usdcPerMillion(0.6), contextLength: 8192 }],
-    stake: 5_000_000_000n,
+    model: MAIN_LISTING,
     behaviour: { ttftMs: 300, ttftSigma: 0.3, tokensPerSecond: 40, errorRate: 0.03, summary: "slower, 3% of requests fail before the first token (the gateway fails over)" },
-  },
-  {
+  }),
+  demoProvider({
     name: "Slow Silicon",
     region: "ap-south",
     gpuModel: "NVIDIA T4 16GB (simulated)",
     vramGb: 16,
-    models: [{ name: SLOW_MODEL, promptPrice: usdcPerMillion(1), completionPrice: usdcPerMillion(3), contextLength: 8192 }],
-    stake: 5_000_000_000n,
+    model: demoModel(SLOW_MODEL, 1, 3),
     behaviour: { ttftMs: 2_200, ttftSigma: 0.15, tokensPerSecond: 25, errorRate: 0, summary: "breaches the SLA: p95 time to first token above 1.5 s" },
-  },
+  }),
 ];
 
 /** Demo customer's test USDC: minted, and the part deposited into escrow with a permit. */

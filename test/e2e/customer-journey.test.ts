@@ -17,12 +17,14 @@ import {
   fee,
   modelId,
   providerRegistryAbi,
+  receiptFromJson,
   receiptLeafHash,
   settlementAbi,
   testUsdcAbi,
   verifyReceiptProof,
   type BatchEntry,
   type Receipt,
+  type ReceiptJson,
 } from "@tollgate/protocol";
 import { MAIN_MODEL, send } from "@tollgate/devnet";
 import {
@@ -36,12 +38,10 @@ import {
   newCustomer,
   onceFunded,
   readSettlement,
-  receiptFromJson,
   settledReceipt,
   startTestNet,
   type Customer,
   type PublishedReceipt,
-  type ReceiptJson,
   type TestNet,
 } from "./helpers.ts";
 

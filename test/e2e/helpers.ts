@@ -9,6 +9,7 @@ import { fileURLToPath } from "node:url";
 import { decodeFunctionData, type Abi, type Address, type Hex, type PublicClient } from "viem";
 import {
   providerStakingAbi,
+  receiptFromJson,
   settlementAbi,
   testUsdcAbi,
   type BatchEntry,
@@ -104,54 +105,13 @@ export async function advanceTime(pc: PublicClient, seconds: number): Promise<vo
 
 export type PublishedReceipt = { receipt: Receipt; batchId: bigint; root: Hex; proof: Hex[]; txHash: Hex; settled: boolean };
 
-/** A receipt as GET /v1/receipts/:id and /v1/batches/:id/receipts publish it (bigints as strings). */
-export type ReceiptJson = {
-  id: Hex;
-  customer: Address;
-  provider: Address;
-  worker: Address;
-  model: Hex;
-  promptTokens: number;
-  cachedTokens: number;
-  completionTokens: number;
-  reasoningTokens: number;
-  promptPrice: string;
-  completionPrice: string;
-  cost: string;
-  ttftMs: number;
-  durationMs: number;
-  status: number;
-  servedAt: string;
-};
-
-export function receiptFromJson(j: ReceiptJson): Receipt {
-  return {
-    id: j.id,
-    customer: j.customer,
-    provider: j.provider,
-    worker: j.worker,
-    model: j.model,
-    promptTokens: Number(j.promptTokens),
-    cachedTokens: Number(j.cachedTokens),
-    completionTokens: Number(j.completionTokens),
-    reasoningTokens: Number(j.reasoningTokens),
-    promptPrice: BigInt(j.promptPrice),
-    completionPrice: BigInt(j.completionPrice),
-    cost: BigInt(j.cost),
-    ttftMs: Number(j.ttftMs),
-    durationMs: Number(j.durationMs),
-    status: Number(j.status),
-    servedAt: BigInt(j.servedAt),
-  };
-}
-
 /** Waits until the receipt's batch is settled on-chain; returns the receipt as the gateway publishes it. */
 export async function settledReceipt(gatewayUrl: string, receiptId: Hex, timeoutMs = 60_000): Promise<PublishedReceipt> {
   const end = Date.now() + timeoutMs;
   for (;;) {
     const res = await fetch(`${gatewayUrl}/v1/receipts/${receiptId}`);
     if (res.status === 200) {
-      const body = (await res.json()) as { receipt: ReceiptJson; batch: { batchId: string; receiptsRoot: Hex; txHash: Hex; settled: boolean } | null; proof: Hex[] | null };
+      const body = (await res.json()) as { receipt: unknown; batch: { batchId: string; receiptsRoot: Hex; txHash: Hex; settled: boolean } | null; proof: Hex[] | null };
       if (body.batch?.settled && body.proof) {
         return { receipt: receiptFromJson(body.receipt), batchId: BigInt(body.batch.batchId), root: body.batch.receiptsRoot, proof: body.proof, txHash: body.batch.txHash, settled: true };
       }

@@ -11,9 +11,9 @@ import OpenAI from "openai";
 import pg from "pg";
 import { Redis } from "ioredis";
 import type { Abi, Address, Hex } from "viem";
-import { aggregateEntries, entriesHash, entryCharge, receiptLeafHash, settlementAbi, verifyReceiptProof, type Receipt } from "@tollgate/protocol";
+import { aggregateEntries, entriesHash, entryCharge, receiptFromJson, receiptLeafHash, settlementAbi, verifyReceiptProof, type Receipt, type ReceiptJson } from "@tollgate/protocol";
 import { MAIN_MODEL, send, wipeExternalStorage } from "@tollgate/devnet";
-import { HAS_INDEXER, NO_INDEXER_REASON, advanceTime, batchEntriesFromTx, earningsOf, escrowAvailable, newCustomer, onceFunded, readSettlement, receiptFromJson, settledReceipt, startTestNet, type ReceiptJson, type TestNet } from "./helpers.ts";
+import { HAS_INDEXER, NO_INDEXER_REASON, advanceTime, batchEntriesFromTx, earningsOf, escrowAvailable, newCustomer, onceFunded, readSettlement, settledReceipt, startTestNet, type TestNet } from "./helpers.ts";
 
 const DATABASE_URL = process.env.DATABASE_URL ?? "postgres://postgres@127.0.0.1:5432/test";
 const REDIS_URL = process.env.REDIS_URL ?? "redis://127.0.0.1:6379";

@@ -4,27 +4,21 @@
  */
 // zod/mini: the same validation without pulling full zod into the initial chunk.
 import * as z from "zod/mini";
+import { deploymentContractsSchema, EXPLORERS } from "@tollgate/protocol/networks";
 
-const address = z.string().check(z.regex(/^0x[0-9a-fA-F]{40}$/, "must be a 0x-prefixed 20-byte address")) as unknown as z.ZodMiniType<`0x${string}`>;
 const url = z.url();
 
 export const appConfigSchema = z.object({
   chainId: z.int().check(z.positive()),
   rpcUrl: url,
   chainName: z.string().check(z.minLength(1)),
-  contracts: z.object({
-    usdc: address,
-    accessManager: address,
-    providerRegistry: address,
-    providerStaking: address,
-    settlement: address,
-    slaCredits: address,
-  }),
+  contracts: deploymentContractsSchema,
   gatewayUrl: url,
   graphqlUrl: url,
-  explorerUrl: z.nullable(url),
+  /** null: no explorer (devnet), so no links. Left out: the protocol's explorer for the chain, if it knows one. */
+  explorerUrl: z.optional(z.nullable(url)),
 });
-export type AppConfig = z.infer<typeof appConfigSchema>;
+export type AppConfig = Omit<z.infer<typeof appConfigSchema>, "explorerUrl"> & { explorerUrl: string | null };
 
 /** Parse a config object; the error names every wrong field so an operator can fix the file. */
 export function parseConfig(raw: unknown): AppConfig {
@@ -33,7 +27,8 @@ export function parseConfig(raw: unknown): AppConfig {
     const problems = r.error.issues.map((i) => `${i.path.join(".") || "(root)"}: ${i.message}`).join("; ");
     throw new Error(`tollgate.config.json is invalid: ${problems}`);
   }
-  return r.data;
+  const { explorerUrl, ...rest } = r.data;
+  return { ...rest, explorerUrl: explorerUrl === undefined ? (EXPLORERS[rest.chainId] ?? null) : explorerUrl };
 }
 
 export async function loadConfig(fetchImpl: typeof fetch = fetch): Promise<AppConfig> {

@@ -3,21 +3,10 @@
  * on a free 127.0.0.1 port, and the real contracts deployed with viem from the generated ABIs and
  * bytecode, wired with the role table of contracts/ts/roles.ts exactly as the Ignition module does.
  */
-import {
-  createPublicClient,
-  createWalletClient,
-  http,
-  keccak256,
-  toHex,
-  type Abi,
-  type Address,
-  type Hex,
-  type PublicClient,
-  type WalletClient,
-} from "viem";
+import { createPublicClient, createWalletClient, http, type Abi, type Address, type Hex, type PublicClient, type WalletClient } from "viem";
 import { privateKeyToAccount, type PrivateKeyAccount } from "viem/accounts";
-import { modelId, providerRegistryAbi, providerStakingAbi, settlementAbi, testUsdcAbi } from "@tollgate/protocol";
-import { ANVIL_KEYS, deployProtocol as deployLocal, localChain, startAnvil } from "@tollgate/protocol/devnet";
+import { settlementAbi, testUsdcAbi } from "@tollgate/protocol";
+import { ANVIL_KEYS, deployProtocol as deployLocal, localChain, sendTx, setUpProvider, startAnvil } from "@tollgate/protocol/devnet";
 import type { ChildProcess } from "node:child_process";
 
 export { ANVIL_KEYS };
@@ -64,10 +53,8 @@ export async function deployProtocol(deployer: WalletClient & { account: Private
 }
 
 /** Send a contract call and wait for it to be mined; throws if it reverted. */
-export async function write(w: WalletClient & { account: PrivateKeyAccount }, pc: PublicClient, address: Address, abi: unknown, functionName: string, args: unknown[]) {
-  const hash = await w.writeContract({ address, abi: abi as Abi, functionName, args, chain: w.chain, account: w.account });
-  const r = await pc.waitForTransactionReceipt({ hash });
-  if (r.status !== "success") throw new Error(`${functionName} reverted`);
+export async function write(w: WalletClient & { account: PrivateKeyAccount }, pc: PublicClient, address: Address, abi: unknown, functionName: string, args: unknown[]): Promise<void> {
+  await sendTx(pc, w, address, abi as Abi, functionName, args);
 }
 
 /** A provider: registered, model(s) listed at a price, staked, worker keys authorized. */
@@ -78,20 +65,12 @@ export async function setupProvider(
   pc: PublicClient,
   opts: { models: { name: string; promptPrice: bigint; completionPrice: bigint; contextLength?: number }[]; workers: Address[]; stake?: bigint },
 ): Promise<void> {
-  const stake = opts.stake ?? 1_000_000_000n;
-  await write(provider, pc, c.registry, providerRegistryAbi, "register", [{ gpuModel: "SIM", gpuCount: 1, vramGb: 80, region: "local", metadataURI: "ipfs://sim" }]);
-  for (const m of opts.models) {
-    await write(provider, pc, c.registry, providerRegistryAbi, "listModel", [
-      modelId(m.name),
-      { name: m.name, quantization: "fp16", modelHash: keccak256(toHex(m.name)), contextLength: m.contextLength ?? 8192 },
-      Number(m.promptPrice),
-      Number(m.completionPrice),
-    ]);
-  }
-  await write(deployer, pc, c.usdc, testUsdcAbi, "mint", [provider.account.address, stake]);
-  await write(provider, pc, c.usdc, testUsdcAbi, "approve", [c.staking, stake]);
-  await write(provider, pc, c.staking, providerStakingAbi, "stake", [stake]);
-  for (const w of opts.workers) await write(provider, pc, c.registry, providerRegistryAbi, "authorizeWorker", [w]);
+  await setUpProvider(pc, deployer, provider, { usdc: c.usdc, providerRegistry: c.registry, providerStaking: c.staking }, {
+    profile: { gpuModel: "SIM", gpuCount: 1, vramGb: 80, region: "local", metadataURI: "ipfs://sim" },
+    models: opts.models.map((m) => ({ ...m, contextLength: m.contextLength ?? 8192 })),
+    stake: opts.stake ?? 1_000_000_000n,
+    workers: opts.workers,
+  });
 }
 
 /** Mint USDC to a customer and deposit it into escrow. */

@@ -7,20 +7,11 @@
  */
 import { z } from "zod";
 import type { Logger } from "pino";
-import { aggregateEntries, receiptCost, receiptLeafHash, receiptTree, type BatchEntry, type Receipt } from "@tollgate/protocol";
+import { aggregateEntries, receiptCost, receiptJsonSchema, receiptLeafHash, receiptTree, type BatchEntry, type Receipt } from "@tollgate/protocol";
 import { insertMany, big, type Db } from "../db/db.ts";
 
 const hex32 = z.string().regex(/^0x[0-9a-fA-F]{64}$/);
-const addr = z.string().regex(/^0x[0-9a-fA-F]{40}$/);
-const uint = z.union([z.number().int().nonnegative(), z.string().regex(/^\d+$/)]);
-const receiptSchema = z.object({
-  id: hex32, customer: addr, provider: addr, worker: addr, model: hex32,
-  promptTokens: z.number().int().nonnegative(), cachedTokens: z.number().int().nonnegative(),
-  completionTokens: z.number().int().nonnegative(), reasoningTokens: z.number().int().nonnegative(),
-  promptPrice: uint, completionPrice: uint, cost: uint,
-  ttftMs: z.number().int().nonnegative(), durationMs: z.number().int().nonnegative(), status: z.number().int().min(0).max(255), servedAt: uint,
-});
-const publishedSchema = z.object({ gatewayId: z.number().int().optional(), batchId: z.string(), receiptsRoot: hex32.optional(), receipts: z.array(receiptSchema) });
+const publishedSchema = z.object({ gatewayId: z.number().int().optional(), batchId: z.string(), receiptsRoot: hex32.optional(), receipts: z.array(receiptJsonSchema) });
 
 type Outcome = { status: "VERIFIED" | "MISMATCH" | "PENDING"; reason: string | null; receipts?: Receipt[] };
 
@@ -134,10 +125,7 @@ export class ReceiptVerifier {
     if (parsed.data.batchId !== batchId || (parsed.data.gatewayId !== undefined && parsed.data.gatewayId !== gatewayId)) {
       return { status: "MISMATCH", reason: `gateway answered for batch ${parsed.data.gatewayId}/${parsed.data.batchId}` };
     }
-    const receipts: Receipt[] = parsed.data.receipts.map((r) => ({
-      ...r, id: r.id as `0x${string}`, customer: r.customer as `0x${string}`, provider: r.provider as `0x${string}`, worker: r.worker as `0x${string}`,
-      model: r.model as `0x${string}`, promptPrice: BigInt(r.promptPrice), completionPrice: BigInt(r.completionPrice), cost: BigInt(r.cost), servedAt: BigInt(r.servedAt),
-    }));
+    const receipts: Receipt[] = parsed.data.receipts;
     let entries: BatchEntry[] | null = null;
     if (row.entries_known === true) {
       const rows = await this.db.query(`SELECT * FROM batch_entries WHERE gateway_id = $1 AND batch_id = $2 ORDER BY idx`, [gatewayId, batchId]);

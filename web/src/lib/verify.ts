@@ -5,61 +5,33 @@
  */
 import { readContract } from "wagmi/actions";
 import type { Config } from "wagmi";
-import type { Address, Hex } from "viem";
-import { verifyReceiptProof, type Receipt } from "@tollgate/protocol/receipts";
-import { modelId } from "@tollgate/protocol/models";
+import type { Hex } from "viem";
+import { receiptFromJson, verifyReceiptProof, type ReceiptJson } from "@tollgate/protocol/receipts";
 import { abis } from "./abis.ts";
 import { gql } from "./graphql.ts";
 import type { AppConfig } from "../config.ts";
 
 export type Verification = { valid: boolean; onChainRoot: Hex; proofLength: number; gatewayId: number; batchId: bigint; source: "indexer" | "gateway" };
 
-type RawReceipt = {
-  id: string; customer: string; provider: string; worker: string; model: string;
-  promptTokens: number; cachedTokens: number; completionTokens: number; reasoningTokens: number;
-  promptPrice: string; completionPrice: string; cost: string; ttftMs: number; durationMs: number; status: number; servedAt: string | number;
-};
-
-export function toReceipt(r: RawReceipt): Receipt {
-  return {
-    id: r.id as Hex,
-    customer: r.customer as Address,
-    provider: r.provider as Address,
-    worker: r.worker as Address,
-    model: /^0x[0-9a-fA-F]{64}$/.test(r.model) ? (r.model as Hex) : modelId(r.model),
-    promptTokens: r.promptTokens,
-    cachedTokens: r.cachedTokens,
-    completionTokens: r.completionTokens,
-    reasoningTokens: r.reasoningTokens,
-    promptPrice: BigInt(r.promptPrice),
-    completionPrice: BigInt(r.completionPrice),
-    cost: BigInt(r.cost),
-    ttftMs: r.ttftMs,
-    durationMs: r.durationMs,
-    status: r.status,
-    servedAt: BigInt(r.servedAt),
-  };
-}
-
 const RECEIPT_FIELDS = "id customer provider worker model promptTokens cachedTokens completionTokens reasoningTokens promptPrice completionPrice cost ttftMs durationMs status servedAt";
 
 async function fromIndexer(cfg: AppConfig, id: string) {
-  const d = await gql<{ verifyReceipt: { verdict: string; reason: string | null; receipt: RawReceipt | null; gatewayId: number | null; batchId: string | null; proof: string[] } }>(
+  const d = await gql<{ verifyReceipt: { verdict: string; reason: string | null; receipt: ReceiptJson | null; gatewayId: number | null; batchId: string | null; proof: string[] } }>(
     cfg.graphqlUrl,
     `query($id: String!) { verifyReceipt(id: $id) { verdict reason gatewayId batchId proof receipt { ${RECEIPT_FIELDS} } } }`,
     { id },
   );
   const v = d.verifyReceipt;
   if (!v.receipt || v.gatewayId === null || v.batchId === null) throw new Error(v.reason ?? "the indexer knows no published receipt with this id");
-  return { receipt: toReceipt(v.receipt), proof: v.proof as Hex[], gatewayId: v.gatewayId, batchId: BigInt(v.batchId) };
+  return { receipt: receiptFromJson(v.receipt), proof: v.proof as Hex[], gatewayId: v.gatewayId, batchId: BigInt(v.batchId) };
 }
 
 async function fromGateway(cfg: AppConfig, id: string) {
   const res = await fetch(`${cfg.gatewayUrl}/v1/receipts/${id}`);
   if (!res.ok) throw new Error(res.status === 404 ? "no receipt with this id" : `the gateway answered HTTP ${res.status}`);
-  const body = (await res.json()) as { receipt: RawReceipt; batch: { gatewayId: number; batchId: string } | null; proof: string[] | null };
+  const body = (await res.json()) as { receipt: ReceiptJson; batch: { gatewayId: number; batchId: string } | null; proof: string[] | null };
   if (!body.batch || !body.proof) throw new Error("this receipt's batch is not posted yet; try again after the next epoch");
-  return { receipt: toReceipt(body.receipt), proof: body.proof as Hex[], gatewayId: body.batch.gatewayId, batchId: BigInt(body.batch.batchId) };
+  return { receipt: receiptFromJson(body.receipt), proof: body.proof as Hex[], gatewayId: body.batch.gatewayId, batchId: BigInt(body.batch.batchId) };
 }
 
 export async function verifyReceipt(wagmi: Config, cfg: AppConfig, id: string): Promise<Verification> {

@@ -12,7 +12,8 @@ import { tmpdir } from "node:os";
 import { fileURLToPath } from "node:url";
 import { join } from "node:path";
 import { gzipSync } from "node:zlib";
-import type { Page } from "playwright-core";
+import type { BrowserContext, Page } from "playwright-core";
+import type { Hex } from "viem";
 import { generatePrivateKey, privateKeyToAccount } from "viem/accounts";
 import { chromiumMissing, openContext } from "./browser.ts";
 import { installWallet } from "./wallet.ts";
@@ -38,6 +39,15 @@ async function txConfirmed(page: Page, label: string) {
   const status = page.getByRole("status").filter({ hasText: `${label}:` });
   await status.filter({ hasText: /Confirmed|Failed/ }).waitFor({ timeout: 30_000 });
   assert.match(await status.innerText(), /Confirmed/, `${label} did not confirm: ${await status.innerText()}`);
+}
+
+/** A page of the dApp at `path` with the test wallet of `privateKey` injected and connected, as a user connects it. */
+async function connectedPage(ctx: BrowserContext, stack: Stack, privateKey: Hex, path: string): Promise<Page> {
+  await installWallet(ctx, { rpcUrl: stack.config.rpcUrl, chainId: stack.config.chainId, privateKey });
+  const page = await ctx.newPage();
+  await page.goto(`${stack.webUrl}${path}`);
+  await page.getByRole("button", { name: /Connect Test Wallet/ }).click();
+  return page;
 }
 
 /**
@@ -113,10 +123,7 @@ describe("dApp in Chromium", { skip: skip ?? false }, () => {
   it("a provider registers hardware and a model, authorizes a worker and stakes", async () => {
     const ctx = await openContext();
     try {
-      await installWallet(ctx, { rpcUrl: stack.config.rpcUrl, chainId: stack.config.chainId, privateKey: providerKey });
-      const page = await ctx.newPage();
-      await page.goto(`${stack.webUrl}/provider`);
-      await page.getByRole("button", { name: /Connect Test Wallet/ }).click();
+      const page = await connectedPage(ctx, stack, providerKey, "/provider");
       await page.getByTestId("wallet-usdc").filter({ hasText: "500.00 USDC" }).waitFor();
 
       const hw = section(page, "Hardware");
@@ -167,10 +174,7 @@ describe("dApp in Chromium", { skip: skip ?? false }, () => {
   it("a customer tops up with a permit, signs in, creates a key that works, and verifies its receipt", async () => {
     const ctx = await openContext();
     try {
-      await installWallet(ctx, { rpcUrl: stack.config.rpcUrl, chainId: stack.config.chainId, privateKey: customerKey });
-      const page = await ctx.newPage();
-      await page.goto(`${stack.webUrl}/customer`);
-      await page.getByRole("button", { name: /Connect Test Wallet/ }).click();
+      const page = await connectedPage(ctx, stack, customerKey, "/customer");
       await page.getByTestId("wallet-usdc").filter({ hasText: "100.00 USDC" }).waitFor();
       await page.getByTestId("bal-available").filter({ hasText: "0.00 USDC" }).waitFor();
 
@@ -266,10 +270,7 @@ describe("dApp in Chromium", { skip: skip ?? false }, () => {
     await stack.timeTravel(DISPUTE_WINDOW * 2 + 5);
     const ctx = await openContext();
     try {
-      await installWallet(ctx, { rpcUrl: stack.config.rpcUrl, chainId: stack.config.chainId, privateKey: providerKey });
-      const page = await ctx.newPage();
-      await page.goto(`${stack.webUrl}/provider`);
-      await page.getByRole("button", { name: /Connect Test Wallet/ }).click();
+      const page = await connectedPage(ctx, stack, providerKey, "/provider");
       const claimable = page.getByTestId("earn-claimable");
       await claimable.filter({ hasNotText: /^(…|0\.00 USDC)$/ }).waitFor({ timeout: 20_000 });
       const before = await page.getByTestId("wallet-usdc").innerText();

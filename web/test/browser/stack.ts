@@ -13,7 +13,7 @@ import { createPublicClient, createWalletClient, http, type Abi, type Address, t
 import { privateKeyToAccount } from "viem/accounts";
 import { pino } from "pino";
 import { settlementAbi, testUsdcAbi } from "@tollgate/protocol";
-import { ANVIL_KEYS, deployProtocol, localChain, startAnvil, type Anvil } from "@tollgate/protocol/devnet";
+import { ANVIL_KEYS, deployProtocol, localChain, sendTx, startAnvil, type Anvil } from "@tollgate/protocol/devnet";
 import { buildGateway, type Gateway } from "@tollgate/gateway";
 import { startIndexer, type Indexer } from "@tollgate/indexer";
 import { parseModelSpecs, startWorker, type WorkerHandle } from "@tollgate/worker";
@@ -62,15 +62,10 @@ export async function startStack(): Promise<Stack> {
   const anvil = await startAnvil();
   const chain = localChain(anvil.url, anvil.chainId);
   const publicClient = createPublicClient({ chain, transport: http(anvil.url), pollingInterval: 100 }) as PublicClient;
-  const deployerAccount = privateKeyToAccount(ANVIL_KEYS[0]!);
-  const deployer = createWalletClient({ chain, transport: http(anvil.url), account: deployerAccount });
+  const deployer = createWalletClient({ chain, transport: http(anvil.url), account: privateKeyToAccount(ANVIL_KEYS[0]!) });
   const d = await deployProtocol(deployer, publicClient, { disputeWindowSeconds: DISPUTE_WINDOW });
   const c = d.contracts;
-  const write = async (address: Address, abi: Abi, functionName: string, args: unknown[]) => {
-    const hash = await deployer.writeContract({ address, abi, functionName, args, chain, account: deployerAccount } as never);
-    const r = await publicClient.waitForTransactionReceipt({ hash });
-    if (r.status !== "success") throw new Error(`${functionName} reverted`);
-  };
+  const write = (address: Address, abi: Abi, functionName: string, args: unknown[]) => sendTx(publicClient, deployer, address, abi, functionName, args).then(() => {});
   const signerKey = ANVIL_KEYS[1]!;
   await write(c.settlement, settlementAbi as Abi, "setGatewaySigner", [GATEWAY_ID, privateKeyToAccount(signerKey).address]);
 

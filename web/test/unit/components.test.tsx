@@ -2,7 +2,8 @@ import { describe, expect, it, vi } from "vitest";
 import { fireEvent, render, screen, waitFor } from "@testing-library/react";
 import { createElement, type ReactNode } from "react";
 import { ConfigContext } from "../../src/lib/config-context.tsx";
-import { parseConfig, type AppConfig } from "../../src/config.ts";
+import type { AppConfig } from "../../src/config.ts";
+import { testConfig } from "./fixtures.ts";
 import { ReportForm } from "../../src/pages/help/ReportForm.tsx";
 import { TxStatus } from "../../src/components/TxStatus.tsx";
 import { AmountInput } from "../../src/components/AmountInput.tsx";
@@ -10,15 +11,7 @@ import { NewKey } from "../../src/pages/customer/Keys.tsx";
 import { LineChart } from "../../src/components/Chart.tsx";
 
 const cfg = (explorerUrl: string | null): AppConfig =>
-  parseConfig({
-    chainId: 8453,
-    rpcUrl: "http://127.0.0.1:8545",
-    chainName: "Base",
-    contracts: { usdc: `0x${"1".repeat(40)}`, accessManager: `0x${"2".repeat(40)}`, providerRegistry: `0x${"3".repeat(40)}`, providerStaking: `0x${"4".repeat(40)}`, settlement: `0x${"5".repeat(40)}`, slaCredits: `0x${"6".repeat(40)}` },
-    gatewayUrl: "https://api.tollgate.example",
-    graphqlUrl: "https://index.tollgate.example/graphql",
-    explorerUrl,
-  });
+  testConfig({ chainId: 8453, chainName: "Base", gatewayUrl: "https://api.tollgate.example", graphqlUrl: "https://index.tollgate.example/graphql", explorerUrl });
 const withConfig = (c: AppConfig, node: ReactNode) => createElement(ConfigContext.Provider, { value: c }, node);
 const HASH = `0x${"ab".repeat(32)}` as const;
 

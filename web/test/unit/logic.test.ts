@@ -2,19 +2,12 @@ import { describe, expect, it } from "vitest";
 import { encodeErrorResult, BaseError, ContractFunctionRevertedError } from "viem";
 import { settlementAbi } from "@tollgate/protocol/generated/abis";
 import { parseConfig } from "../../src/config.ts";
+import { DEVNET_CONFIG } from "./fixtures.ts";
 import { findSecrets } from "../../src/lib/secrets.ts";
 import { formatAmount, parseAmount } from "../../src/lib/usdc.ts";
 import { describeError } from "../../src/lib/errors.ts";
 
-const good = {
-  chainId: 31337,
-  rpcUrl: "http://127.0.0.1:8545",
-  chainName: "Tollgate devnet",
-  contracts: { usdc: `0x${"1".repeat(40)}`, accessManager: `0x${"2".repeat(40)}`, providerRegistry: `0x${"3".repeat(40)}`, providerStaking: `0x${"4".repeat(40)}`, settlement: `0x${"5".repeat(40)}`, slaCredits: `0x${"6".repeat(40)}` },
-  gatewayUrl: "http://127.0.0.1:8080",
-  graphqlUrl: "http://127.0.0.1:4000/graphql",
-  explorerUrl: null,
-};
+const good = DEVNET_CONFIG;
 
 describe("tollgate.config.json", () => {
   it("accepts a complete config", () => {
@@ -22,6 +15,16 @@ describe("tollgate.config.json", () => {
   });
   it("names every wrong field", () => {
     expect(() => parseConfig({ ...good, contracts: { ...good.contracts, settlement: "0x123" }, gatewayUrl: "nope" })).toThrow(/contracts\.settlement.*gatewayUrl|gatewayUrl.*contracts\.settlement/);
+  });
+  it("links Basescan on Base networks when the file names no explorer, and nothing when it says null", () => {
+    const { explorerUrl: _, ...noExplorer } = good;
+    expect(parseConfig({ ...noExplorer, chainId: 84532 }).explorerUrl).toBe("https://sepolia.basescan.org");
+    expect(parseConfig({ ...noExplorer, chainId: 8453 }).explorerUrl).toBe("https://basescan.org");
+    expect(parseConfig(noExplorer).explorerUrl).toBeNull();
+    expect(parseConfig({ ...good, chainId: 84532 }).explorerUrl).toBeNull();
+  });
+  it("says what a contract address must look like", () => {
+    expect(() => parseConfig({ ...good, contracts: { ...good.contracts, usdc: "0x123" } })).toThrow("contracts.usdc: must be a 0x-prefixed 20-byte address");
   });
 });
 

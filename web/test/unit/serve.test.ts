@@ -6,13 +6,12 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { fileURLToPath } from "node:url";
 import { serveWeb, type WebServer } from "../../scripts/serve.ts";
-import { parseConfig } from "../../src/config.ts";
+import { testConfig } from "./fixtures.ts";
 
-const config = parseConfig({
+const config = testConfig({
   chainId: 84532,
   rpcUrl: "https://sepolia.base.org",
   chainName: "Base Sepolia",
-  contracts: { usdc: `0x${"1".repeat(40)}`, accessManager: `0x${"2".repeat(40)}`, providerRegistry: `0x${"3".repeat(40)}`, providerStaking: `0x${"4".repeat(40)}`, settlement: `0x${"5".repeat(40)}`, slaCredits: `0x${"6".repeat(40)}` },
   gatewayUrl: "https://api.tollgate.example",
   graphqlUrl: "https://index.tollgate.example/graphql",
   explorerUrl: "https://sepolia.basescan.org",

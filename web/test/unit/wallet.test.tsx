@@ -7,19 +7,11 @@ import { encodeFunctionResult, numberToHex, type Address } from "viem";
 import { testUsdcAbi } from "@tollgate/protocol/generated/abis";
 import { ConfigContext } from "../../src/lib/config-context.tsx";
 import { chainOf } from "../../src/chain/wagmi.ts";
-import { parseConfig } from "../../src/config.ts";
+import { testConfig } from "./fixtures.ts";
 import { WalletButton } from "../../src/components/Wallet.tsx";
 
 const ME: Address = "0xf39Fd6e51aad88F6F4ce6aB8827279cffFb92266";
-const cfg = parseConfig({
-  chainId: 31337,
-  rpcUrl: "http://127.0.0.1:8545",
-  chainName: "Tollgate devnet",
-  contracts: { usdc: `0x${"1".repeat(40)}`, accessManager: `0x${"2".repeat(40)}`, providerRegistry: `0x${"3".repeat(40)}`, providerStaking: `0x${"4".repeat(40)}`, settlement: `0x${"5".repeat(40)}`, slaCredits: `0x${"6".repeat(40)}` },
-  gatewayUrl: "http://127.0.0.1:8080",
-  graphqlUrl: "http://127.0.0.1:4000/graphql",
-  explorerUrl: null,
-});
+const cfg = testConfig();
 
 function setup() {
   const chain = chainOf(cfg);
