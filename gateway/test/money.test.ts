@@ -9,7 +9,7 @@ import OpenAI from "openai";
 import { exactCost, settlementAbi } from "@tollgate/protocol";
 import { MODEL, PROMPT_PRICE, COMPLETION_PRICE, loginAndCreateKey, startEnv, startGateway, startRig, stopRig, waitFor, type Env, type WorkerRig } from "./helpers/stack.ts";
 import { available, fundCustomer } from "./helpers/chain.ts";
-import { countChatPrompt } from "../src/metering/tokenizer.ts";
+import { countChatPromptTokens as countChatPrompt } from "@tollgate/protocol/tokens";
 import { chargeUnits } from "../src/metering/receipts.ts";
 import type { Gateway } from "../src/server.ts";
 

@@ -13,7 +13,8 @@ import { exactCost, modelId, receiptId, RECEIPT_STATUS } from "@tollgate/protoco
 import type { Ctx } from "../context.ts";
 import { ApiError, badRequest, forbidden, notFound, paymentRequired, rateLimited, tooLarge, unauthorized, unavailable } from "../shared/errors.ts";
 import { eligible, modelKnown, pick, warmMissingReads, type Candidate, type PriceCap } from "../routing/select.ts";
-import { countChatExtras, countChatPrompt, countCompletionPrompt, countText, drift, hasOpaqueParts, promptReserveFor } from "./tokenizer.ts";
+import { countChatExtrasTokens, countChatPromptTokens, countCompletionPromptTokens, countTextTokens } from "@tollgate/protocol/tokens";
+import { drift, hasOpaqueParts, promptReserveFor } from "./tokenizer.ts";
 import { chargeUnits, type StoredReceipt } from "./receipts.ts";
 import type { ApiKey } from "../auth/keys.ts";
 
@@ -154,7 +155,7 @@ export async function handleInference(ctx: Ctx, kind: Kind, req: FastifyRequest,
   if (key.models && !key.models.includes(model)) return fail(forbidden(`this API key may not use \`${model}\``, "model_not_allowed"));
   if (!modelKnown(ctx.registry, model)) return fail(notFound(`The model \`${model}\` does not exist or no provider serves it.`, "model_not_found"));
   const tier = await ctx.tierOf(customer);
-  const ownPrompt = kind === "chat" ? countChatPrompt(body.messages) + countChatExtras(body) : countCompletionPrompt(body.prompt);
+  const ownPrompt = kind === "chat" ? countChatPromptTokens(body.messages) + countChatExtrasTokens(body) : countCompletionPromptTokens(body.prompt);
   if (ownPrompt > tier.maxPromptTokens) return fail(tooLarge(`prompt has ${ownPrompt} tokens; the ${tier.name} tier allows ${tier.maxPromptTokens}`));
   const requested = (kind === "chat" ? body.max_completion_tokens : undefined) ?? body.max_tokens ?? undefined;
   const maxTokens = Math.min(requested ?? tier.maxOutputTokens, tier.maxOutputTokens);
@@ -374,7 +375,7 @@ export async function handleInference(ctx: Ctx, kind: Kind, req: FastifyRequest,
   const c = chosen;
   const upstreamHeadersAt = performance.now();
   const crossCheck = (u: Usage, text: string): number => {
-    const own = countText(text);
+    const own = countTextTokens(text);
     const d = Math.max(opaque ? 0 : drift(u.prompt, ownPrompt), drift(u.completion, own));
     if (d > ctx.config.driftThreshold) {
       c.w.driftPenalty = Math.min(4, c.w.driftPenalty + 0.25);
@@ -399,7 +400,7 @@ export async function handleInference(ctx: Ctx, kind: Kind, req: FastifyRequest,
     c.w.inFlight--;
     const ttft = performance.now() - t0;
     ctx.registry.recordSuccess(c.w, performance.now() - dispatchedAt);
-    const u = readUsage(json.usage) ?? { prompt: ownPrompt, completion: countText(chunkText(json)), cached: 0, reasoning: 0, source: "gateway" };
+    const u = readUsage(json.usage) ?? { prompt: ownPrompt, completion: countTextTokens(chunkText(json)), cached: 0, reasoning: 0, source: "gateway" };
     u.source = String(res.headers["x-tollgate-usage-source"] ?? u.source ?? "runtime");
     const d = crossCheck(u, chunkText(json));
     const receipt = makeReceipt(c, u, clientGone ? RECEIPT_STATUS.cancelled : RECEIPT_STATUS.ok, ttft, performance.now() - t0, d);
@@ -524,7 +525,7 @@ export async function handleInference(ctx: Ctx, kind: Kind, req: FastifyRequest,
   c.w.inFlight--;
   const status = clientGone ? RECEIPT_STATUS.cancelled : done && !upstreamError ? RECEIPT_STATUS.ok : RECEIPT_STATUS.partial;
   const text = streamedText();
-  const own = { prompt: ownPrompt, completion: countText(text), cached: 0, reasoning: 0, source: "gateway" };
+  const own = { prompt: ownPrompt, completion: countTextTokens(text), cached: 0, reasoning: 0, source: "gateway" };
   // A cancelled stream pays for what the worker generated before the cancel reached it; the worker
   // sends no usage then, so the gateway's own count of what came through is used.
   const u: Usage = status === RECEIPT_STATUS.cancelled ? own : (usage ?? own);

@@ -9,7 +9,7 @@ import type { Dispatcher } from "undici";
 import type { Logger } from "pino";
 import { RequestError, describeZodIssue, readJsonBody, sendError, sendJson } from "../shared/http.ts";
 import { chatRequestSchema, completionRequestSchema, type ChatRequest, type CompletionRequest } from "../shared/openai-requests.ts";
-import { countChatExtrasTokens, countChatPromptTokens, countCompletionPromptTokens } from "../shared/tokens.ts";
+import { countChatExtrasTokens, countChatPromptTokens, countCompletionPromptTokens } from "@tollgate/protocol/tokens";
 import { bearerMatches } from "./auth.ts";
 import { adaptRequest, upstreamPath, type Endpoint } from "./runtimes.ts";
 import { forwardStream, type ForwardContext, type ForwardOutcome } from "./forward-stream.ts";

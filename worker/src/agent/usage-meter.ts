@@ -3,7 +3,7 @@
  * model's real tokenizer); otherwise the worker counts with gpt-tokenizer and labels the result
  * "estimated", so the gateway knows which figures to trust and to cross-check harder.
  */
-import { countTextTokens } from "../shared/tokens.ts";
+import { countTextTokens } from "@tollgate/protocol/tokens";
 import { usageSchema, type UpstreamUsage } from "./upstream-schemas.ts";
 
 export type UsageSource = "runtime" | "estimated";

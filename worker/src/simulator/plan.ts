@@ -2,7 +2,7 @@
  * Decides everything about one simulated request up front: its text (from the seed), its token
  * counts, its timing and its fault. The jobs that write the response only replay the plan.
  */
-import { countChatExtrasTokens, countChatPromptTokens, countCompletionPromptTokens } from "../shared/tokens.ts";
+import { countChatExtrasTokens, countChatPromptTokens, countCompletionPromptTokens } from "@tollgate/protocol/tokens";
 import type { ChatRequest, CompletionRequest } from "../shared/openai-requests.ts";
 import { requestedMaxTokens } from "../shared/openai-requests.ts";
 import { hashString, logNormal, mulberry32, randInt } from "./rng.ts";

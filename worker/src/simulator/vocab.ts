@@ -4,7 +4,7 @@
  * space, punctuation followed by a spaced word), so the token count of the generated text is exact.
  * Each entry's JSON string form is precomputed: streaming a token is then string concatenation only.
  */
-import { encodeText } from "../shared/tokens.ts";
+import { encodeText } from "@tollgate/protocol/tokens";
 import { randInt } from "./rng.ts";
 
 const WORDS = `time year people way day man thing woman life child world school state family student

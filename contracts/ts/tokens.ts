@@ -1,7 +1,9 @@
 /**
- * Token counting with gpt-tokenizer (o200k_base). The simulator generates exactly these counts and
- * the worker uses them when a runtime reports no usage. For non-OpenAI models this is an estimate of
- * what the model's own tokenizer would say, which is why the worker labels such usage "estimated".
+ * Token counting both sides agree on (gpt-tokenizer, o200k_base): the worker reports these counts
+ * when a runtime sends no usage (labelled "estimated"), the simulator generates exactly them, and
+ * the gateway reserves and cross-checks with them. For non-OpenAI models it is an estimate of what
+ * the model's own tokenizer would say. Import as `@tollgate/protocol/tokens` (not from the index,
+ * so the dApp never bundles the tokenizer).
  */
 import { encode } from "gpt-tokenizer";
 
