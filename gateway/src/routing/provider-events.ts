@@ -36,9 +36,14 @@ export class ProviderEvents {
     this.d = deps;
   }
 
-  /** Follow from the current head: the caller has just read every provider's state. */
+  /**
+   * Follow from the current head. The caller read every provider's state just before, but a change
+   * mined between that read and this head would be missed by both (a provider that staked in
+   * between would stay unroutable until the slow refresh), so the state is read again after it.
+   */
   async start(): Promise<void> {
     this.head = await this.d.client.getBlockNumber({ cacheTime: 0 });
+    await this.rereadAll().catch((err: Error) => this.d.log.warn({ err: err.message }, "provider events: initial re-read failed; the slow refresh still runs"));
     const loop = async () => {
       if (this.stopped) return;
       await this.syncOnce().catch((err: Error) => this.d.log.warn({ err: err.message }, "provider events: sync failed; retrying"));
@@ -116,6 +121,14 @@ export class ProviderEvents {
       default:
         if (a.provider !== undefined) await reads.isActive(getAddress(String(a.provider)), true);
     }
+  }
+
+  /** Every registered provider's `isActive` and prices, read fresh. */
+  private async rereadAll(): Promise<void> {
+    const { reads, workers } = this.d;
+    const pairs = new Map<Address, Set<string>>();
+    for (const w of workers.all()) for (const m of w.models) pairs.set(w.provider, (pairs.get(w.provider) ?? new Set()).add(m));
+    await Promise.all([...pairs].flatMap(([p, models]) => [reads.isActive(p, true), ...[...models].map((m) => reads.price(p, m, true))]));
   }
 
   /** Re-read the prices of `model` (a model id) for the provider's registered workers. */
