@@ -7,6 +7,7 @@
 import { createHmac, randomBytes, timingSafeEqual } from "node:crypto";
 import type { Address } from "viem";
 import { getAddress } from "viem";
+import type { Logger } from "pino";
 import type { Db } from "../store/db.ts";
 import { sha256 } from "../auth/keys.ts";
 
@@ -43,10 +44,13 @@ export class WorkerRegistry {
   /** Models any worker ever registered here: unknown (404) vs momentarily unserved (503). */
   readonly knownModels = new Set<string>();
   private seq = 0;
-  constructor(db: Db, secret: Buffer, heartbeatIntervalMs: number) {
+  /** Routing explains itself here at debug level (why no worker was eligible). */
+  readonly log: Logger | undefined;
+  constructor(db: Db, secret: Buffer, heartbeatIntervalMs: number, log?: Logger) {
     this.db = db;
     this.secret = secret;
     this.heartbeatIntervalMs = heartbeatIntervalMs;
+    this.log = log;
   }
 
   private tokenFor(nonce: string): string {
@@ -60,9 +64,14 @@ export class WorkerRegistry {
     return this.byId.get(id);
   }
 
-  /** Is the worker alive as far as heartbeats go (about three missed beats drop it). */
+  /** Three missed beats, plus half a second for a beat in flight, drop a worker. */
+  get livenessWindowMs(): number {
+    return 3 * this.heartbeatIntervalMs + 500;
+  }
+
+  /** Is the worker alive as far as heartbeats go (and not draining). */
   alive(w: WorkerEntry, now = Date.now()): boolean {
-    return !w.draining && now - w.lastSeenMs <= 3 * this.heartbeatIntervalMs + 500;
+    return !w.draining && now - w.lastSeenMs <= this.livenessWindowMs;
   }
 
   async lastIssuedAt(worker: Address): Promise<bigint | null> {
