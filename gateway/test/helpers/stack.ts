@@ -3,7 +3,6 @@
  * running the REAL worker agent in front of the simulated GPU runtime, a funded customer, and the
  * gateway (PGlite in a temporary directory unless told otherwise). Everything on 127.0.0.1, port 0.
  */
-import { createServer as createNetServer, type AddressInfo } from "node:net";
 import { cpSync, existsSync, mkdtempSync, renameSync, rmSync } from "node:fs";
 import { createHash } from "node:crypto";
 import { openPglite } from "../../src/store/db.ts";
@@ -193,16 +192,4 @@ export function tempDir(): string {
 }
 export function removeDir(dir: string): void {
   rmSync(dir, { recursive: true, force: true });
-}
-
-/** A port that was free a moment ago on 127.0.0.1, for a server that must keep one port across restarts. */
-export function freePort(): Promise<number> {
-  return new Promise<number>((resolve, reject) => {
-    const srv = createNetServer();
-    srv.once("error", reject);
-    srv.listen(0, "127.0.0.1", () => {
-      const p = (srv.address() as AddressInfo).port;
-      srv.close(() => resolve(p));
-    });
-  });
 }
