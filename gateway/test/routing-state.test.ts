@@ -11,6 +11,7 @@ import { ProviderReads } from "../src/routing/chain-reads.ts";
 import { WorkerRegistry } from "../src/routing/registry.ts";
 import { eligible, warmMissingReads } from "../src/routing/select.ts";
 import { createLogger } from "../src/shared/log.ts";
+import { waitFor } from "./helpers/stack.ts";
 import type { Db } from "../src/store/db.ts";
 
 const MODEL = "m-1";
@@ -44,7 +45,7 @@ function tableClient(active: Map<Address, boolean>, reads: string[] = []): Publi
 const tick = () => new Promise((r) => setImmediate(r));
 
 /** A registry loaded (as after a restart) from rows; `seenAgoMs` per worker. */
-async function registryOf(rows: { id: string; provider: Address; seenAgoMs: number; draining?: boolean; models?: string[] }[], log?: ReturnType<typeof createLogger>): Promise<WorkerRegistry> {
+async function registryOf(rows: { id: string; provider: Address; seenAgoMs: number; draining?: boolean; models?: string[] }[], log?: ReturnType<typeof createLogger>, heartbeatIntervalMs = 1_000): Promise<WorkerRegistry> {
   const now = Date.now();
   const db = {
     query: async () =>
@@ -63,7 +64,7 @@ async function registryOf(rows: { id: string; provider: Address; seenAgoMs: numb
         last_seen_ms: now - r.seenAgoMs,
       })),
   } as unknown as Db;
-  const registry = new WorkerRegistry(db, Buffer.alloc(32), 1_000, log);
+  const registry = new WorkerRegistry(db, Buffer.alloc(32), heartbeatIntervalMs, log);
   await registry.sync();
   return registry;
 }
@@ -148,5 +149,21 @@ describe("a request no worker can take", () => {
     assert.equal(eligible(info, reads, MODEL, {}).length, 0);
     await new Promise((r) => setImmediate(r));
     assert.equal(lines.length, 0);
+  });
+});
+
+describe("worker liveness", () => {
+  it("a stall of the gateway's own event loop does not make a worker unroutable; silence while it runs does", async () => {
+    const registry = await registryOf([{ id: "w", provider: P(1), seenAgoMs: 0 }], undefined, 100); // alive for 3 × 100 + 500 ms
+    const w = registry.get("w")!;
+    await new Promise((r) => setTimeout(r, 250)); // the stall clock ticking normally
+    w.lastSeenMs = Date.now();
+    const blockedUntil = Date.now() + 1_200; // a long synchronous task: no heartbeat can be read meanwhile
+    while (Date.now() < blockedUntil);
+    assert.ok(Date.now() - w.lastSeenMs > registry.livenessWindowMs, "the last beat is older than the window");
+    assert.equal(registry.alive(w), true, "but the gateway, not the worker, was silent");
+    await new Promise((r) => setTimeout(r, 250));
+    assert.equal(registry.alive(w), true, "still after the stall clock recorded the stall");
+    await waitFor(() => !registry.alive(w), 10_000, "the worker to go stale once the gateway runs without hearing from it");
   });
 });

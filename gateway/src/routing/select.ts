@@ -57,7 +57,7 @@ function explainNone(registry: WorkerRegistry, reads: ProviderReads, model: stri
   for (const w of registry.all()) {
     const reason = ineligibility(w, registry, reads, model, cap, now)!;
     reasons[reason] = (reasons[reason] ?? 0) + 1;
-    if (workers.length < EXPLAIN_MAX_WORKERS) workers.push({ workerId: w.id, provider: w.provider, reason, heartbeatAgeMs: now - w.lastSeenMs });
+    if (workers.length < EXPLAIN_MAX_WORKERS) workers.push({ workerId: w.id, provider: w.provider, reason, heartbeatAgeMs: now - w.lastSeenMs, ageLessOwnStallsMs: registry.heartbeatAgeMs(w, now) });
   }
   registry.log!.debug({ model, livenessWindowMs: registry.livenessWindowMs, reasons, workers }, "no eligible worker");
 }
