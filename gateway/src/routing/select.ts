@@ -23,7 +23,8 @@ export type Ineligible =
   | "model not priced on-chain"
   | "price above the customer's cap";
 
-export function ineligibility(w: WorkerEntry, registry: WorkerRegistry, reads: ProviderReads, model: string, cap: PriceCap, now = Date.now()): Ineligible | null {
+/** Why `w` cannot take the request, or the price it would be served at (one pass, on the hot path). */
+function assess(w: WorkerEntry, registry: WorkerRegistry, reads: ProviderReads, model: string, cap: PriceCap, now: number): Ineligible | ModelPrice {
   if (!w.models.includes(model)) return "model not served by this worker";
   if (w.draining) return "draining";
   if (!registry.alive(w, now)) return "stale heartbeat";
@@ -37,7 +38,12 @@ export function ineligibility(w: WorkerEntry, registry: WorkerRegistry, reads: P
   if (!price) return "provider state not read yet";
   if (!price.served) return "model not priced on-chain";
   if ((cap.prompt !== undefined && price.promptPrice > cap.prompt) || (cap.completion !== undefined && price.completionPrice > cap.completion)) return "price above the customer's cap";
-  return null;
+  return price;
+}
+
+export function ineligibility(w: WorkerEntry, registry: WorkerRegistry, reads: ProviderReads, model: string, cap: PriceCap, now = Date.now()): Ineligible | null {
+  const a = assess(w, registry, reads, model, cap, now);
+  return typeof a === "string" ? a : null;
 }
 
 /** Workers listed one by one in the debug line when none is eligible; beyond it, counts only. */
@@ -45,7 +51,10 @@ const EXPLAIN_MAX_WORKERS = 20;
 
 export function eligible(registry: WorkerRegistry, reads: ProviderReads, model: string, cap: PriceCap, now = Date.now()): Candidate[] {
   const out: Candidate[] = [];
-  for (const w of registry.all()) if (ineligibility(w, registry, reads, model, cap, now) === null) out.push({ w, price: reads.cachedPrice(w.provider, model)! });
+  for (const w of registry.all()) {
+    const a = assess(w, registry, reads, model, cap, now);
+    if (typeof a !== "string") out.push({ w, price: a });
+  }
   if (out.length === 0 && registry.log?.isLevelEnabled("debug")) explainNone(registry, reads, model, cap, now);
   return out;
 }
