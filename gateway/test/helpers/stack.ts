@@ -116,7 +116,12 @@ export async function startGateway(env: Env, over: Partial<GatewayOptions> = {})
       removeDir(ownDir);
     };
   }
-  const url = await gw.listen();
+  // A gateway that cannot listen still holds its database: close it, or the next gateway on the same
+  // data directory aborts inside PGlite and the test file never exits.
+  const url = await gw.listen().catch(async (err: Error) => {
+    await gw.close().catch(() => {});
+    throw err;
+  });
   return { gw, url };
 }
 
