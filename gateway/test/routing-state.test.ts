@@ -10,6 +10,7 @@ import type { Address, PublicClient } from "viem";
 import { ProviderReads } from "../src/routing/chain-reads.ts";
 import { WorkerRegistry } from "../src/routing/registry.ts";
 import { eligible, warmMissingReads } from "../src/routing/select.ts";
+import { ProviderEvents } from "../src/routing/provider-events.ts";
 import { createLogger } from "../src/shared/log.ts";
 import { waitFor } from "./helpers/stack.ts";
 import type { Db } from "../src/store/db.ts";
@@ -98,6 +99,25 @@ describe("provider-state cache", () => {
     assert.equal(await warmMissingReads(registry, reads, MODEL, Date.now() + 1_001), true, "past the TTL it is read again");
     assert.ok(log.includes("isActive"), "read from the chain");
     assert.equal(eligible(registry, reads, MODEL, {}).length, 1, "and the worker is routable");
+  });
+});
+
+describe("provider-event follower", () => {
+  it("a provider that staked between the start-up read and the follower's first block is routable, not stuck inactive", async () => {
+    const active = new Map<Address, boolean>([[P(1), false]]);
+    const client = Object.assign(tableClient(active), { getBlockNumber: async () => 10n, getLogs: async () => [] }) as PublicClient;
+    const reads = new ProviderReads(client, REGISTRY, STAKING);
+    const registry = await registryOf([{ id: "w", provider: P(1), seenAgoMs: 0 }]);
+    await Promise.all([reads.isActive(P(1), true), reads.price(P(1), MODEL, true)]); // the gateway's start-up read
+    active.set(P(1), true); // Staked mined now, at or before the block the follower starts from
+    const events = new ProviderEvents({ client, registryAddress: REGISTRY, stakingAddress: STAKING, reads, workers: registry, log: createLogger("silent"), pollMs: 60_000 });
+    await events.start();
+    try {
+      assert.equal(reads.cachedActive(P(1)), true);
+      assert.equal(eligible(registry, reads, MODEL, {}).length, 1);
+    } finally {
+      await events.stop();
+    }
   });
 });
 
