@@ -109,7 +109,7 @@ export async function buildGateway(options: GatewayOptions): Promise<Gateway> {
     return tier;
   };
   const tokenSecret = createHmac("sha256", Buffer.from(config.signerKey.slice(2), "hex")).update("tollgate worker tokens").digest();
-  const registry = new WorkerRegistry(db, tokenSecret, config.heartbeatIntervalMs);
+  const registry = new WorkerRegistry(db, tokenSecret, config.heartbeatIntervalMs, log);
   await registry.sync();
   const reads = new ProviderReads(publicClient, config.registry, config.staking);
   let leader = false;

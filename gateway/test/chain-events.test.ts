@@ -10,19 +10,24 @@ import { providerRegistryAbi, providerStakingAbi } from "@tollgate/protocol";
 import { MODEL, loginAndCreateKey, startEnv, startGateway, startRig, stopRig, waitFor, type Env, type WorkerRig } from "./helpers/stack.ts";
 import { write } from "./helpers/chain.ts";
 import type { Gateway } from "../src/server.ts";
+import { createLogger } from "../src/shared/log.ts";
+import { Writable } from "node:stream";
 
 let env: Env;
 let gw: Gateway;
 let url: string;
 let rigs: WorkerRig[] = [];
 let key: string;
+/** The gateway's log lines (debug level: routing says why it answered 503). */
+const lines: { msg?: string; workers?: { provider: string; reason: string }[] }[] = [];
 
 const complete = () =>
   fetch(`${url}/v1/chat/completions`, { method: "POST", headers: { authorization: `Bearer ${key}`, "content-type": "application/json" }, body: JSON.stringify({ model: MODEL, messages: [{ role: "user", content: "hi" }], max_tokens: 4 }) });
 
 before(async () => {
   env = await startEnv({ providers: 2, deposit: 10_000_000n });
-  ({ gw, url } = await startGateway(env, { chainPollMs: 100 }));
+  const sink = new Writable({ write: (c, _e, cb) => (lines.push(JSON.parse(String(c))), cb()) });
+  ({ gw, url } = await startGateway(env, { chainPollMs: 100, logger: createLogger("debug", sink as never) }));
   rigs = [await startRig(env, url, 0), await startRig(env, url, 1)];
   await gw.follower.syncOnce();
   ({ key } = await loginAndCreateKey(url, env.customer, env.chain.chainId));
@@ -58,5 +63,7 @@ describe("provider events", () => {
     const res = await complete();
     assert.equal(res.status, 503, "no provider is left to serve");
     await res.text();
+    const why = lines.filter((l) => l.msg === "no eligible worker").at(-1);
+    assert.deepEqual(why?.workers?.find((w) => w.provider === provider)?.reason, "provider inactive (unstaked, jailed or unregistered)", "the 503 says why at debug level");
   });
 });

@@ -8,20 +8,20 @@ import { fileURLToPath } from "node:url";
 import { after, before, describe, it } from "node:test";
 import OpenAI from "openai";
 import { settlementAbi } from "@tollgate/protocol";
-import { GATEWAY_ID, MODEL, freePort, freshDataDir, loginAndCreateKey, removeDir, startEnv, startRig, stopRig, waitFor, type Env, type WorkerRig } from "./helpers/stack.ts";
+import { GATEWAY_ID, MODEL, freshDataDir, loginAndCreateKey, removeDir, startEnv, startRig, stopRig, waitFor, type Env, type WorkerRig } from "./helpers/stack.ts";
 
 const CLI = fileURLToPath(new URL("../src/cli.ts", import.meta.url));
 let env: Env;
 let rig: WorkerRig | null = null;
+let rigRegisteredAt = 0;
 let dataDir: string;
-let port: number;
 let key: string | null = null;
 
 function cliEnv(extra: Record<string, string> = {}): NodeJS.ProcessEnv {
   return {
     ...process.env,
     HOST: "127.0.0.1",
-    PORT: String(port),
+    PORT: "0", // each incarnation a port of its own: a reused one can be taken in between
     TOLLGATE_PUBLIC_DOMAIN: "gateway.test",
     TOLLGATE_DATA_DIR: dataDir,
     TOLLGATE_RPC_URL: env.chain.url,
@@ -37,33 +37,45 @@ function cliEnv(extra: Record<string, string> = {}): NodeJS.ProcessEnv {
     TOLLGATE_EPOCH_MS: "3600000",
     TOLLGATE_BATCH_MAX_RECEIPTS: "3",
     TOLLGATE_CHAIN_POLL_MS: "100",
-    TOLLGATE_HEARTBEAT_MS: "200",
+    TOLLGATE_HEARTBEAT_MS: "1000", // alive for 3 beats + 0.5 s: 200 ms (1.1 s) flapped under CI load
     TOLLGATE_PROBE_INTERVAL_MS: "0",
     LOG_LEVEL: "silent",
     ...extra,
   };
 }
 
-async function startCli(extra: Record<string, string> = {}): Promise<ChildProcess> {
+/** The CLI, started; resolves with the process and the URL it says it listens on. */
+async function startCli(extra: Record<string, string> = {}): Promise<{ child: ChildProcess; url: string }> {
   const child = spawn(process.execPath, [CLI], { env: cliEnv(extra), stdio: ["ignore", "pipe", "inherit"] });
-  await new Promise<void>((resolve, reject) => {
+  const url = await new Promise<string>((resolve, reject) => {
     let out = "";
     child.stdout!.on("data", (c: Buffer) => {
       out += c.toString();
-      if (out.includes("listening on")) resolve();
+      const m = /listening on (http:\/\/[\d.]+:\d+)/.exec(out);
+      if (m) resolve(m[1]!);
     });
     child.once("exit", (code, signal) => reject(new Error(`gateway exited early (${code ?? signal})`)));
   });
-  return child;
+  return { child, url };
+}
+
+/** The provider's worker, registered with the incarnation at `url` (it follows the gateway to its new port). */
+async function serveWith(url: string): Promise<void> {
+  if (rig) await stopRig(rig);
+  rig = null;
+  // issuedAt has one-second resolution and a registration must be newer than the last accepted.
+  const nextSecond = (Math.floor(rigRegisteredAt / 1000) + 1) * 1000;
+  if (Date.now() < nextSecond) await new Promise((r) => setTimeout(r, nextSecond - Date.now()));
+  rig = await startRig(env, url, 0);
+  rigRegisteredAt = Date.now();
 }
 
 const nextBatchId = () => env.chain.publicClient.readContract({ address: env.contracts.settlement, abi: settlementAbi, functionName: "nextBatchId", args: [GATEWAY_ID] }) as Promise<bigint>;
-const status = async () => (await (await fetch(`http://127.0.0.1:${port}/status`)).json()) as { batches: Record<string, { count: number }>; unbatchedReceipts: number; workers: { alive: boolean }[] };
+const status = async (url: string) => (await (await fetch(`${url}/status`)).json()) as { batches: Record<string, { count: number }>; unbatchedReceipts: number; workers: { alive: boolean }[] };
 
 before(async () => {
   env = await startEnv({ providers: 1, deposit: 20_000_000n });
   dataDir = await freshDataDir();
-  port = await freePort();
 });
 
 after(async () => {
@@ -76,11 +88,10 @@ describe("tollgate-gateway killed with SIGKILL while posting a batch", () => {
   for (const stage of ["persisted", "sent"] as const) {
     it(`after the batch is ${stage}: restarted, it neither loses nor repeats the batch`, async () => {
       const before = await nextBatchId();
-      const child = await startCli({ TOLLGATE_CHAOS_KILL_AT: stage });
+      const { child, url } = await startCli({ TOLLGATE_CHAOS_KILL_AT: stage });
       const killed = new Promise<NodeJS.Signals | null>((resolve) => child.once("exit", (_c, s) => resolve(s)));
-      const url = `http://127.0.0.1:${port}`;
-      rig ??= await startRig(env, url, 0);
-      await waitFor(async () => (await status()).workers.some((w) => w.alive), 10_000, "worker alive");
+      await serveWith(url);
+      await waitFor(async () => (await status(url)).workers.some((w) => w.alive), 10_000, "worker alive");
       key ??= (await loginAndCreateKey(url, env.customer, env.chain.chainId)).key;
       const client = new OpenAI({ baseURL: `${url}/v1`, apiKey: key, maxRetries: 0 });
       await waitFor(async () => {
@@ -95,10 +106,10 @@ describe("tollgate-gateway killed with SIGKILL while posting a batch", () => {
       assert.equal(await killed, "SIGKILL", "the gateway died while posting");
       assert.equal(await nextBatchId(), stage === "sent" ? before + 1n : before);
 
-      const restarted = await startCli();
+      const { child: restarted, url: restartedUrl } = await startCli();
       try {
         await waitFor(async () => {
-          const s = await status();
+          const s = await status(restartedUrl);
           return s.unbatchedReceipts === 0 && (s.batches.settled?.count ?? 0) >= 1 && !s.batches.signed && !s.batches.sent && !s.batches.mined;
         }, 20_000, "every receipt batched and settled");
         await new Promise((r) => setTimeout(r, 1_000)); // a few more epochs: nothing must be posted again

@@ -7,16 +7,16 @@ import { after, before, describe, it } from "node:test";
 import OpenAI from "openai";
 import type { Hex } from "viem";
 import { entryCharge, receiptLeafHash, settlementAbi, testUsdcAbi, verifyReceiptProof, type Receipt } from "@tollgate/protocol";
-import { GATEWAY_ID, MODEL, freePort, freshDataDir, loginAndCreateKey, removeDir, startEnv, startGateway, startRig, stopRig, waitFor, type Env, type WorkerRig } from "./helpers/stack.ts";
+import { GATEWAY_ID, MODEL, freshDataDir, loginAndCreateKey, removeDir, startEnv, startGateway, startRig, stopRig, waitFor, type Env, type WorkerRig } from "./helpers/stack.ts";
 import { available, fundCustomer } from "./helpers/chain.ts";
 import type { Gateway } from "../src/server.ts";
 import { parseEntries } from "../src/settlement/follower.ts";
 
 let env: Env;
-let rig: WorkerRig;
+let rig: WorkerRig | null = null;
+let rigRegisteredAt = 0;
 let dataDir: string;
 let key: string;
-let port: number;
 
 class Crash extends Error {}
 
@@ -38,19 +38,33 @@ async function settledAll(gw: Gateway): Promise<void> {
 before(async () => {
   env = await startEnv({ providers: 1, deposit: 20_000_000n });
   dataDir = await freshDataDir();
-  // One port for every incarnation of the gateway, so the worker finds it again after a "crash".
-  port = await freePort();
 });
 
 /**
- * Every incarnation of the gateway, so teardown closes whichever a failed test left open: one left
- * listening holds the shared port and keeps the test file from ever exiting.
+ * Every incarnation of the gateway, so teardown closes whichever a failed test left open. Each one
+ * listens on a port of its own (port 0): a port reused across incarnations could be taken in between
+ * (EADDRINUSE), and one incarnation left open by a failure then failed every later test.
  */
 const started: Gateway[] = [];
 async function open(over: Parameters<typeof startGateway>[1]): Promise<{ gw: Gateway; url: string }> {
-  const g = await startGateway(env, { port, dataDir, manualLoops: true, ...over });
+  const g = await startGateway(env, { port: 0, dataDir, manualLoops: true, ...over });
   started.push(g.gw);
   return g;
+}
+
+/**
+ * The provider's worker, registered with this incarnation (on its new port): the agent resolves
+ * only once the gateway accepted it, so the worker is routable without waiting on an entry loaded
+ * from the database, which is alive only on a heartbeat sent to the previous incarnation.
+ */
+async function serveWith(url: string): Promise<void> {
+  if (rig) await stopRig(rig);
+  rig = null;
+  // issuedAt has one-second resolution and a registration must be newer than the last accepted.
+  const nextSecond = (Math.floor(rigRegisteredAt / 1000) + 1) * 1000;
+  if (Date.now() < nextSecond) await new Promise((r) => setTimeout(r, nextSecond - Date.now()));
+  rig = await startRig(env, url, 0);
+  rigRegisteredAt = Date.now();
 }
 
 after(async () => {
@@ -64,7 +78,7 @@ describe("batch posting", () => {
   it("posts a batch whose receipts anyone can prove against the on-chain root", async () => {
     const { gw, url } = await open({});
     try {
-      rig = await startRig(env, url, 0);
+      await serveWith(url);
       await gw.follower.syncOnce();
       ({ key } = await loginAndCreateKey(url, env.customer, env.chain.chainId));
       const before = await available(env.contracts, env.chain.publicClient, env.customer.account.address);
@@ -101,12 +115,12 @@ describe("batch posting", () => {
       const first = await open({ onBatchStage: async (s) => { if (s === stage) throw new Crash(stage); } });
       const idBefore = await nextBatchId();
       try {
+        await serveWith(first.url);
         await first.gw.follower.syncOnce();
-        await waitFor(() => first.gw.ctx.registry.all().some((w) => first.gw.ctx.registry.alive(w)), 5_000, "worker registered");
         await traffic(first.url, 4);
         await assert.rejects(first.gw.poster.tick(true), Crash);
       } finally {
-        await first.gw.close(); // the "crash": nothing after this point ran (and a failure above frees the port)
+        await first.gw.close(); // the "crash": nothing after this point ran (and a failure above frees its PGlite directory)
       }
       if (stage === "sent") {
         // Sent is not yet mined: under CPU load anvil can answer a read before it has mined the
@@ -139,7 +153,7 @@ describe("batch posting", () => {
   it("turns an entry skipped on-chain into debt that blocks further requests", async () => {
     const { gw, url } = await open({});
     try {
-      await waitFor(() => gw.ctx.registry.all().some((w) => gw.ctx.registry.alive(w)), 5_000, "worker registered");
+      await serveWith(url);
       await gw.follower.syncOnce();
       await traffic(url, 3);
       // The customer empties the escrow before the batch lands: request, wait out the delay, withdraw.
@@ -167,7 +181,7 @@ describe("batch posting", () => {
   it("a customer with debt who tops up is unblocked at once, and the next batch charges the skipped usage", async () => {
     const { gw, url } = await open({});
     try {
-      await waitFor(() => gw.ctx.registry.all().some((w) => gw.ctx.registry.alive(w)), 5_000, "worker registered");
+      await serveWith(url);
       const c = env.customer.account.address;
       const owed = await gw.ctx.db.query(`SELECT amount, batch_id FROM skipped_entries WHERE reason = 2`);
       const debt = BigInt(String(owed[0]!.amount));

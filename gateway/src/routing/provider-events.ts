@@ -8,22 +8,20 @@
  *  - Staked, UnbondStarted, Rebonded, StakeWithdrawn, Slashed, Jailed, Unjailed: the provider's
  *    `isActive` is re-read; MinStakeSet re-reads every provider's.
  */
-import { getAddress, type Address, type Hex, type Log, type PublicClient } from "viem";
+import { getAddress, type AbiEvent, type Address, type Hex, type PublicClient } from "viem";
 import type { Logger } from "pino";
 import { modelId, providerRegistryAbi, providerStakingAbi } from "@tollgate/protocol";
 import type { ProviderReads } from "./chain-reads.ts";
 import type { WorkerRegistry } from "./registry.ts";
+import { walkLogRanges, type DecodedLog } from "../shared/range-walker.ts";
 
 const REGISTRY_EVENTS = ["WorkerRevoked", "ModelListed", "PriceChangeScheduled", "ModelDelistScheduled"];
 const STAKING_EVENTS = ["Staked", "UnbondStarted", "Rebonded", "StakeWithdrawn", "Slashed", "Jailed", "Unjailed", "MinStakeSet"];
-const EVENTS = [
-  ...providerRegistryAbi.filter((i) => i.type === "event" && REGISTRY_EVENTS.includes(i.name)),
-  ...providerStakingAbi.filter((i) => i.type === "event" && STAKING_EVENTS.includes(i.name)),
+const EVENTS: AbiEvent[] = [
+  ...providerRegistryAbi.filter((i): i is Extract<(typeof providerRegistryAbi)[number], AbiEvent> => i.type === "event" && REGISTRY_EVENTS.includes(i.name)),
+  ...providerStakingAbi.filter((i): i is Extract<(typeof providerStakingAbi)[number], AbiEvent> => i.type === "event" && STAKING_EVENTS.includes(i.name)),
 ];
-const MAX_RANGE = 2_000n;
 const MAX_TIMER_MS = 2 ** 31 - 1;
-
-type DecodedLog = Log & { eventName: string; args: Record<string, unknown> };
 
 export type ProviderEventDeps = { client: PublicClient; registryAddress: Address; stakingAddress: Address; reads: ProviderReads; workers: WorkerRegistry; log: Logger; pollMs: number };
 
@@ -38,9 +36,14 @@ export class ProviderEvents {
     this.d = deps;
   }
 
-  /** Follow from the current head: the caller has just read every provider's state. */
+  /**
+   * Follow from the current head. The caller read every provider's state just before, but a change
+   * mined between that read and this head would be missed by both (a provider that staked in
+   * between would stay unroutable until the slow refresh), so the state is read again after it.
+   */
   async start(): Promise<void> {
     this.head = await this.d.client.getBlockNumber({ cacheTime: 0 });
+    await this.rereadAll().catch((err: Error) => this.d.log.warn({ err: err.message }, "provider events: initial re-read failed; the slow refresh still runs"));
     const loop = async () => {
       if (this.stopped) return;
       await this.syncOnce().catch((err: Error) => this.d.log.warn({ err: err.message }, "provider events: sync failed; retrying"));
@@ -65,16 +68,21 @@ export class ProviderEvents {
   }
 
   private async doSync(): Promise<void> {
-    const latest = await this.d.client.getBlockNumber({ cacheTime: 0 });
-    let head: bigint = this.head ?? latest;
-    while (head < latest && !this.stopped) {
-      const from: bigint = head + 1n;
-      const to: bigint = from + MAX_RANGE - 1n < latest ? from + MAX_RANGE - 1n : latest;
-      const logs = (await this.d.client.getLogs({ address: [this.d.registryAddress, this.d.stakingAddress], events: EVENTS as never, fromBlock: from, toBlock: to, strict: true })) as unknown as DecodedLog[];
-      for (const log of logs) await this.apply(log);
-      head = to;
+    if (this.head === null) {
+      this.head = await this.d.client.getBlockNumber({ cacheTime: 0 }); // not started: follow from now
+      return;
     }
-    this.head = head;
+    const { applied } = await walkLogRanges({
+      client: this.d.client,
+      address: [this.d.registryAddress, this.d.stakingAddress],
+      events: EVENTS,
+      from: this.head + 1n,
+      stopped: () => this.stopped,
+      onRange: async ({ logs }) => {
+        for (const log of logs) await this.apply(log);
+      },
+    });
+    this.head = applied;
   }
 
   private async apply(log: DecodedLog): Promise<void> {
@@ -113,6 +121,14 @@ export class ProviderEvents {
       default:
         if (a.provider !== undefined) await reads.isActive(getAddress(String(a.provider)), true);
     }
+  }
+
+  /** Every registered provider's `isActive` and prices, read fresh. */
+  private async rereadAll(): Promise<void> {
+    const { reads, workers } = this.d;
+    const pairs = new Map<Address, Set<string>>();
+    for (const w of workers.all()) for (const m of w.models) pairs.set(w.provider, (pairs.get(w.provider) ?? new Set()).add(m));
+    await Promise.all([...pairs].flatMap(([p, models]) => [reads.isActive(p, true), ...[...models].map((m) => reads.price(p, m, true))]));
   }
 
   /** Re-read the prices of `model` (a model id) for the provider's registered workers. */

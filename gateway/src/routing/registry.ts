@@ -7,6 +7,7 @@
 import { createHmac, randomBytes, timingSafeEqual } from "node:crypto";
 import type { Address } from "viem";
 import { getAddress } from "viem";
+import type { Logger } from "pino";
 import type { Db } from "../store/db.ts";
 import { sha256 } from "../auth/keys.ts";
 
@@ -35,6 +36,46 @@ export type WorkerEntry = {
   driftPenalty: number;
 };
 
+/** How often the stall clock ticks; lateness below one tick is ordinary timer jitter, not a stall. */
+const STALL_TICK_MS = 100;
+/** Stalls kept: longer ago than the widest liveness window (3 × 600 s + 0.5 s) they no longer matter. */
+const STALL_KEEP_MS = 3_600_000;
+const STALL_KEEP_MAX = 10_000;
+
+/**
+ * This process's own event-loop stalls (a long synchronous task, a GC pause, a starved CPU): while
+ * the loop is blocked no heartbeat can be read, so that time must not count against a worker. One
+ * clock per process, since stalls are per process.
+ */
+class StallClock {
+  private last = performance.now();
+  private readonly stalls: { end: number; ms: number }[] = [];
+  constructor() {
+    setInterval(() => this.tick(), STALL_TICK_MS).unref();
+  }
+
+  private tick(): void {
+    const t = performance.now();
+    const late = t - this.last - STALL_TICK_MS;
+    this.last = t;
+    const now = Date.now();
+    if (late >= STALL_TICK_MS) this.stalls.push({ end: now, ms: late });
+    while (this.stalls.length > 0 && (this.stalls.length > STALL_KEEP_MAX || this.stalls[0]!.end < now - STALL_KEEP_MS)) this.stalls.shift();
+  }
+
+  /** Milliseconds the loop was blocked after `since` (wall clock), counting a stall still under way. */
+  stalledSince(since: number, now: number): number {
+    let ms = 0;
+    for (let i = this.stalls.length - 1; i >= 0 && this.stalls[i]!.end > since; i--) ms += Math.min(this.stalls[i]!.ms, this.stalls[i]!.end - since);
+    // Checked from a task that ran before the clock's next tick: the stall just ended is not recorded yet.
+    const ongoing = performance.now() - this.last - STALL_TICK_MS;
+    if (ongoing >= STALL_TICK_MS) ms += Math.min(ongoing, now - since);
+    return ms;
+  }
+}
+
+let stallClock: StallClock | null = null;
+
 export class WorkerRegistry {
   private readonly db: Db;
   private readonly secret: Buffer;
@@ -43,10 +84,14 @@ export class WorkerRegistry {
   /** Models any worker ever registered here: unknown (404) vs momentarily unserved (503). */
   readonly knownModels = new Set<string>();
   private seq = 0;
-  constructor(db: Db, secret: Buffer, heartbeatIntervalMs: number) {
+  /** Routing explains itself here at debug level (why no worker was eligible). */
+  readonly log: Logger | undefined;
+  constructor(db: Db, secret: Buffer, heartbeatIntervalMs: number, log?: Logger) {
     this.db = db;
     this.secret = secret;
     this.heartbeatIntervalMs = heartbeatIntervalMs;
+    this.log = log;
+    stallClock ??= new StallClock();
   }
 
   private tokenFor(nonce: string): string {
@@ -60,9 +105,23 @@ export class WorkerRegistry {
     return this.byId.get(id);
   }
 
-  /** Is the worker alive as far as heartbeats go (about three missed beats drop it). */
+  /** Three missed beats, plus half a second for a beat in flight, drop a worker. */
+  get livenessWindowMs(): number {
+    return 3 * this.heartbeatIntervalMs + 500;
+  }
+
+  /**
+   * Is the worker alive as far as heartbeats go (and not draining). Time this process spent stalled
+   * since the last beat does not count: a beat may be waiting, unread, behind the stall.
+   */
   alive(w: WorkerEntry, now = Date.now()): boolean {
-    return !w.draining && now - w.lastSeenMs <= 3 * this.heartbeatIntervalMs + 500;
+    return !w.draining && this.heartbeatAgeMs(w, now) <= this.livenessWindowMs;
+  }
+
+  /** Time since the worker's last heartbeat, minus this process's own stalls in between. */
+  heartbeatAgeMs(w: WorkerEntry, now = Date.now()): number {
+    const age = now - w.lastSeenMs;
+    return age <= this.livenessWindowMs ? age : age - stallClock!.stalledSince(w.lastSeenMs, now);
   }
 
   async lastIssuedAt(worker: Address): Promise<bigint | null> {

@@ -10,10 +10,11 @@
  *
  * Every range is applied in one database transaction together with the cursor, then to the ledger.
  */
-import { decodeFunctionData, getAddress, type Address, type Log, type PublicClient } from "viem";
+import { decodeFunctionData, getAddress, type AbiEvent, type Address, type Log, type PublicClient } from "viem";
 import { settlementAbi, entryCharge, type BatchEntry } from "@tollgate/protocol";
 import type { Ctx } from "../context.ts";
 import { big, type Queryable } from "../store/db.ts";
+import { walkLogRanges, type DecodedLog } from "../shared/range-walker.ts";
 
 const EVENT_NAMES = [
   "Deposited",
@@ -25,10 +26,7 @@ const EVENT_NAMES = [
   "SlaCreditPaid",
   "DisputeResolved",
 ] as const;
-const EVENTS = settlementAbi.filter((i) => i.type === "event" && (EVENT_NAMES as readonly string[]).includes(i.name));
-const MAX_RANGE = 2_000n;
-
-type DecodedLog = Log & { eventName: string; args: Record<string, unknown> };
+const EVENTS = settlementAbi.filter((i): i is Extract<(typeof settlementAbi)[number], AbiEvent> => i.type === "event" && (EVENT_NAMES as readonly string[]).includes(i.name));
 
 export class ChainFollower {
   private readonly ctx: Ctx;
@@ -79,19 +77,20 @@ export class ChainFollower {
   }
 
   private async doSync(): Promise<void> {
-    const latest = await this.client.getBlockNumber({ cacheTime: 0 });
-    let from = (await this.cursor()) + 1n;
-    while (from <= latest && !this.stopped) {
-      const to = from + MAX_RANGE - 1n < latest ? from + MAX_RANGE - 1n : latest;
-      await this.applyRange(from, to);
-      from = to + 1n;
-    }
+    const from = (await this.cursor()) + 1n;
+    const { latest } = await walkLogRanges({
+      client: this.client,
+      address: this.ctx.config.settlement,
+      events: EVENTS,
+      from,
+      stopped: () => this.stopped,
+      onRange: ({ to, logs }) => this.applyRange(to, logs),
+    });
     this.head = latest;
   }
 
-  private async applyRange(from: bigint, to: bigint): Promise<void> {
+  private async applyRange(to: bigint, logs: DecodedLog[]): Promise<void> {
     const { db, config } = this.ctx;
-    const logs = (await this.client.getLogs({ address: config.settlement, events: EVENTS as never, fromBlock: from, toBlock: to, strict: true })) as unknown as DecodedLog[];
     const affected = new Set<Address>();
     const ourSettled: { batchId: bigint; block: bigint }[] = [];
     const skipped: { batchId: bigint; index: number; reason: number }[] = [];

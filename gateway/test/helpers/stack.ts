@@ -3,7 +3,6 @@
  * running the REAL worker agent in front of the simulated GPU runtime, a funded customer, and the
  * gateway (PGlite in a temporary directory unless told otherwise). Everything on 127.0.0.1, port 0.
  */
-import { createServer as createNetServer, type AddressInfo } from "node:net";
 import { cpSync, existsSync, mkdtempSync, renameSync, rmSync } from "node:fs";
 import { createHash } from "node:crypto";
 import { openPglite } from "../../src/store/db.ts";
@@ -117,7 +116,12 @@ export async function startGateway(env: Env, over: Partial<GatewayOptions> = {})
       removeDir(ownDir);
     };
   }
-  const url = await gw.listen();
+  // A gateway that cannot listen still holds its database: close it, or the next gateway on the same
+  // data directory aborts inside PGlite and the test file never exits.
+  const url = await gw.listen().catch(async (err: Error) => {
+    await gw.close().catch(() => {});
+    throw err;
+  });
   return { gw, url };
 }
 
@@ -193,16 +197,4 @@ export function tempDir(): string {
 }
 export function removeDir(dir: string): void {
   rmSync(dir, { recursive: true, force: true });
-}
-
-/** A port that was free a moment ago on 127.0.0.1, for a server that must keep one port across restarts. */
-export function freePort(): Promise<number> {
-  return new Promise<number>((resolve, reject) => {
-    const srv = createNetServer();
-    srv.once("error", reject);
-    srv.listen(0, "127.0.0.1", () => {
-      const p = (srv.address() as AddressInfo).port;
-      srv.close(() => resolve(p));
-    });
-  });
 }
