@@ -80,7 +80,8 @@ export async function openPostgres(url: string, schema: string): Promise<Db> {
     async tryLeaderLock(key: number) {
       if (lockClient) return true;
       const client = await pool.connect();
-      const rows = (await client.query("SELECT pg_try_advisory_lock($1) AS ok", [key])).rows;
+      // Keyed by schema too: gateways sharing a database in schemas of their own each get a leader.
+      const rows = (await client.query("SELECT pg_try_advisory_lock($1, hashtext(current_schema())) AS ok", [key])).rows;
       if (rows[0]?.ok === true) {
         lockClient = client; // held for the life of this session
         return true;
@@ -96,7 +97,7 @@ export async function openPostgres(url: string, schema: string): Promise<Db> {
   };
   await db.tx(async (q) => {
     // Two replicas migrating at once would race on CREATE TABLE IF NOT EXISTS.
-    await q.query("SELECT pg_advisory_xact_lock(7264001)");
+    await q.query("SELECT pg_advisory_xact_lock(7264001, hashtext(current_schema()))");
     await migrate(q);
   });
   return db;
