@@ -54,7 +54,7 @@ export function workerRoutes(ctx: Ctx) {
     });
 
     app.post<{ Params: { id: string } }>("/v1/workers/:id/heartbeat", async (req, reply) => {
-      const w = ctx.registry.authenticate(req.params.id, req.headers.authorization);
+      const w = await ctx.registry.authenticateOrLoad(req.params.id, req.headers.authorization);
       if (!w) return refuse(reply, 404, "unknown_worker", "unknown worker or token; register again");
       const body = heartbeatBody.safeParse(req.body);
       if (!body.success) return refuse(reply, 400, "invalid_request", "heartbeat body does not match the schema");
@@ -63,7 +63,7 @@ export function workerRoutes(ctx: Ctx) {
     });
 
     app.delete<{ Params: { id: string } }>("/v1/workers/:id", async (req, reply) => {
-      const w = ctx.registry.authenticate(req.params.id, req.headers.authorization);
+      const w = await ctx.registry.authenticateOrLoad(req.params.id, req.headers.authorization);
       if (!w) return refuse(reply, 404, "unknown_worker", "unknown worker or token");
       await ctx.registry.remove(w.id);
       ctx.log.info({ workerId: w.id }, "worker deregistered");

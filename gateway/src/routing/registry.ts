@@ -8,7 +8,7 @@ import { createHmac, randomBytes, timingSafeEqual } from "node:crypto";
 import type { Address } from "viem";
 import { getAddress } from "viem";
 import type { Logger } from "pino";
-import type { Db } from "../store/db.ts";
+import type { Db, Row } from "../store/db.ts";
 import { sha256 } from "../auth/keys.ts";
 
 export type WorkerHealth = { score: number; upstreamOk: boolean; consecutiveFailures: number };
@@ -161,6 +161,20 @@ export class WorkerRegistry {
     return timingSafeEqual(a, b) ? w : null;
   }
 
+  /**
+   * As `authenticate`, for a worker this replica has not loaded yet: another replica behind the same
+   * load balancer registered it moments ago. Reads that one row (by primary key) before answering
+   * 404, which would make the worker register again and replace the token every replica holds.
+   */
+  async authenticateOrLoad(id: string, presented: string | undefined): Promise<WorkerEntry | null> {
+    const known = this.authenticate(id, presented);
+    if (known || this.byId.has(id) || !presented?.startsWith("Bearer ")) return known;
+    const rows = await this.db.query(`SELECT * FROM workers WHERE id = $1`, [id]);
+    if (!rows[0]) return null;
+    this.add(rows[0]);
+    return this.authenticate(id, presented);
+  }
+
   async heartbeat(w: WorkerEntry, body: { draining: boolean; maxConcurrency: number; health: WorkerHealth }): Promise<void> {
     w.lastSeenMs = Date.now();
     w.draining = body.draining;
@@ -204,26 +218,35 @@ export class WorkerRegistry {
         existing.health = health;
         continue;
       }
-      const token = this.tokenFor(String(row.token_nonce));
-      this.byId.set(
-        id,
-        this.fresh({
-          id,
-          worker: getAddress(String(row.worker)),
-          provider: getAddress(String(row.provider)),
-          endpoint: String(row.endpoint),
-          models: models as string[],
-          maxConcurrency: Number(row.max_concurrency),
-          issuedAt: BigInt(String(row.issued_at)),
-          tokenHash: String(row.token_hash),
-          token,
-          draining: Boolean(row.draining),
-          lastSeenMs: Number(row.last_seen_ms),
-          health,
-        }),
-      );
+      this.add(row);
     }
     for (const id of this.byId.keys()) if (!seen.has(id)) this.byId.delete(id);
+  }
+
+  /** A worker entry from its database row (registered by this or another replica). */
+  private add(row: Row): void {
+    const models = (typeof row.models === "string" ? JSON.parse(row.models) : row.models) as string[];
+    const health = row.health === null || row.health === undefined ? null : typeof row.health === "string" ? JSON.parse(row.health) : row.health;
+    for (const m of models) this.knownModels.add(m);
+    const worker = getAddress(String(row.worker));
+    for (const [oldId, w] of this.byId) if (w.worker === worker && oldId !== String(row.id)) this.byId.delete(oldId); // one entry per worker key
+    this.byId.set(
+      String(row.id),
+      this.fresh({
+        id: String(row.id),
+        worker,
+        provider: getAddress(String(row.provider)),
+        endpoint: String(row.endpoint),
+        models,
+        maxConcurrency: Number(row.max_concurrency),
+        issuedAt: BigInt(String(row.issued_at)),
+        tokenHash: String(row.token_hash),
+        token: this.tokenFor(String(row.token_nonce)),
+        draining: Boolean(row.draining),
+        lastSeenMs: Number(row.last_seen_ms),
+        health,
+      }),
+    );
   }
 
   /** Outcome of a request before its first token: failures cool a worker down, successes heal it. */
