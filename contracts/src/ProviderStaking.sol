@@ -147,11 +147,15 @@ contract ProviderStaking is IProviderStaking, AccessManaged, Pausable, Reentranc
         emit StakeWithdrawn(msg.sender, amount);
     }
 
-    /// @notice Leave jail once bonded stake is back at the minimum.
+    /// @notice Leave jail once bonded stake not locked by open disputes is back at the minimum.
+    ///         Locked stake does not count: it already answers for the disputes, and an SLA credit
+    ///         that found it locked jailed the provider in the first place.
     function unjail() external {
         Stake storage s = _stakes[msg.sender];
         if (!s.jailed) revert NotJailed(msg.sender);
-        if (s.bonded < minStake) revert BelowMinStake(s.bonded, minStake);
+        uint256 locked = _locked[msg.sender];
+        uint256 freeBonded = s.bonded > locked ? s.bonded - locked : 0;
+        if (freeBonded < minStake) revert BelowMinStake(freeBonded, minStake);
         s.jailed = false;
         emit Unjailed(msg.sender);
     }

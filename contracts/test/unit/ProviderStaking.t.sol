@@ -476,6 +476,34 @@ contract ProviderStakingTest is UnitHelpers {
         assertTrue(staking.isActive(p));
     }
 
+    /// @dev An SLA credit that found the stake locked jails the provider with its stake still
+    ///      bonded: it must not walk out of jail on stake the disputes already hold.
+    function test_unjail_lockedStakeDoesNotCount_untilToppedUpOrReleased() public {
+        _lock(950e6);
+        _slashUnlocked(100e6); // 50 unlocked: paid, jailed for the other 50
+        assertTrue(_jailed(p));
+        assertEq(_bonded(p), 950e6);
+        vm.prank(p);
+        vm.expectRevert(abi.encodeWithSelector(ProviderStaking.BelowMinStake.selector, 0, 100e6));
+        staking.unjail();
+        _fund(p, 100e6);
+        vm.prank(p);
+        staking.stake(100e6);
+        vm.prank(p);
+        staking.unjail();
+        assertFalse(_jailed(p));
+    }
+
+    function test_unjail_afterDisputeReleased_works() public {
+        _lock(950e6);
+        _slashUnlocked(100e6);
+        vm.prank(address(settlement));
+        staking.unlock(p, 950e6); // the dispute closed without taking stake
+        vm.prank(p);
+        staking.unjail();
+        assertTrue(staking.isActive(p));
+    }
+
     // ---------------------------------------------------------------- lock / unlock
 
     function test_lock_byProtocol_accumulates() public {
