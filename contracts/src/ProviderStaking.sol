@@ -14,7 +14,9 @@ import {IProviderStaking} from "./interfaces/IProviderStaking.sol";
 /// @notice Providers bond USDC to be routable. Stake backs their promises: SLA credits (via
 ///         SlaCredits) and upheld disputes (via Settlement) are paid from it. Leaving takes an
 ///         unbonding delay, during which the stake stays slashable, so nobody can run from a slash.
-/// @dev Only the protocol's own contracts (PROTOCOL role in the AccessManager) may slash or lock.
+/// @dev Only the protocol's own contracts (PROTOCOL role in the AccessManager) may slash, lock or
+///      freeze. Stake locked for open disputes is reserved for them: it cannot be withdrawn, and an
+///      SLA credit (`slashUnlocked`) cannot take it either (docs/protocol.md, "Stake locks").
 contract ProviderStaking is IProviderStaking, AccessManaged, Pausable, ReentrancyGuardTransient {
     using SafeERC20 for IERC20;
 
@@ -42,6 +44,9 @@ contract ProviderStaking is IProviderStaking, AccessManaged, Pausable, Reentranc
 
     mapping(address provider => Stake) private _stakes;
     mapping(address provider => uint256) private _locked;
+    /// @notice Accounts the guardian froze (through Settlement's `freeze`): they can neither start
+    ///         unbonding nor withdraw stake until unfrozen. Their stake stays slashable.
+    mapping(address account => bool) public frozen;
 
     event Staked(address indexed provider, address indexed payer, uint256 amount, uint256 bonded);
     event UnbondStarted(address indexed provider, uint256 amount, uint256 unbonding, uint40 unlockAt);
@@ -54,6 +59,8 @@ contract ProviderStaking is IProviderStaking, AccessManaged, Pausable, Reentranc
     event StakeUnlocked(address indexed provider, uint256 amount, uint256 totalLocked);
     event MinStakeSet(uint96 minStake);
     event UnbondingDelaySet(uint40 delay);
+    event Frozen(address indexed account);
+    event Unfrozen(address indexed account);
 
     error ZeroAmount();
     error NotRegistered(address provider);
@@ -66,6 +73,7 @@ contract ProviderStaking is IProviderStaking, AccessManaged, Pausable, Reentranc
     error BelowMinStake(uint256 bonded, uint256 minStake);
     error DelayTooShort(uint40 delay, uint40 minimum);
     error UnlockExceedsLocked(uint256 amount, uint256 locked);
+    error AccountFrozen(address account);
 
     /// @param usdc_ The stake token (USDC).
     /// @param registry_ The provider registry.
@@ -98,9 +106,12 @@ contract ProviderStaking is IProviderStaking, AccessManaged, Pausable, Reentranc
     }
 
     /// @notice Start unbonding `amount`; it can be withdrawn after `unbondingDelay` and stays
-    ///         slashable until then. Unbonding more restarts the caller's own lock.
+    ///         slashable until then. Unbonding more restarts the caller's own lock. Works while
+    ///         paused: it is the provider's own exit, and it takes nothing out of reach (the stake
+    ///         stays slashable and locked for disputes). A frozen provider cannot unbond.
     /// @param amount USDC base units of bonded stake.
-    function unbond(uint256 amount) external whenNotPaused {
+    function unbond(uint256 amount) external {
+        if (frozen[msg.sender]) revert AccountFrozen(msg.sender);
         if (amount == 0) revert ZeroAmount();
         Stake storage s = _stakes[msg.sender];
         if (amount > s.bonded) revert InsufficientBonded(amount, s.bonded);
@@ -122,8 +133,10 @@ contract ProviderStaking is IProviderStaking, AccessManaged, Pausable, Reentranc
     }
 
     /// @notice Withdraw stake whose unbonding delay has passed, less any part reserved for open
-    ///         disputes. Works while paused: it is the provider's own exit after the delay.
+    ///         disputes. Works while paused: it is the provider's own exit after the delay. A frozen
+    ///         provider cannot withdraw.
     function withdraw() external nonReentrant {
+        if (frozen[msg.sender]) revert AccountFrozen(msg.sender);
         Stake storage s = _stakes[msg.sender];
         if (block.timestamp < s.unbondingUnlockAt) revert StillUnbonding(s.unbondingUnlockAt);
         uint256 amount = withdrawable(msg.sender);
@@ -134,11 +147,15 @@ contract ProviderStaking is IProviderStaking, AccessManaged, Pausable, Reentranc
         emit StakeWithdrawn(msg.sender, amount);
     }
 
-    /// @notice Leave jail once bonded stake is back at the minimum.
+    /// @notice Leave jail once bonded stake not locked by open disputes is back at the minimum.
+    ///         Locked stake does not count: it already answers for the disputes, and an SLA credit
+    ///         that found it locked jailed the provider in the first place.
     function unjail() external {
         Stake storage s = _stakes[msg.sender];
         if (!s.jailed) revert NotJailed(msg.sender);
-        if (s.bonded < minStake) revert BelowMinStake(s.bonded, minStake);
+        uint256 locked = _locked[msg.sender];
+        uint256 freeBonded = s.bonded > locked ? s.bonded - locked : 0;
+        if (freeBonded < minStake) revert BelowMinStake(freeBonded, minStake);
         s.jailed = false;
         emit Unjailed(msg.sender);
     }
@@ -152,20 +169,17 @@ contract ProviderStaking is IProviderStaking, AccessManaged, Pausable, Reentranc
         nonReentrant
         returns (uint256 paid)
     {
-        Stake storage s = _stakes[provider];
-        uint256 fromBonded = amount < s.bonded ? amount : s.bonded;
-        uint256 rest = amount - fromBonded;
-        uint256 fromUnbonding = rest < s.unbonding ? rest : s.unbonding;
-        paid = fromBonded + fromUnbonding;
-        s.bonded -= uint96(fromBonded);
-        s.unbonding -= uint96(fromUnbonding);
-        totalStaked -= paid;
-        if (paid < amount) {
-            s.jailed = true;
-            emit Jailed(provider, amount - paid);
-        }
-        if (paid != 0) usdc.safeTransfer(recipient, paid);
-        emit Slashed(provider, amount, paid, recipient, reason);
+        return _slash(provider, amount, type(uint256).max, recipient, reason);
+    }
+
+    /// @inheritdoc IProviderStaking
+    function slashUnlocked(address provider, uint256 amount, address recipient, bytes32 reason)
+        external
+        restricted
+        nonReentrant
+        returns (uint256 paid)
+    {
+        return _slash(provider, amount, unlockedStake(provider), recipient, reason);
     }
 
     /// @inheritdoc IProviderStaking
@@ -180,6 +194,36 @@ contract ProviderStaking is IProviderStaking, AccessManaged, Pausable, Reentranc
         if (amount > locked) revert UnlockExceedsLocked(amount, locked);
         _locked[provider] = locked - amount;
         emit StakeUnlocked(provider, amount, locked - amount);
+    }
+
+    /// @inheritdoc IProviderStaking
+    function setFrozen(address account, bool isFrozen) external restricted {
+        frozen[account] = isFrozen;
+        if (isFrozen) emit Frozen(account);
+        else emit Unfrozen(account);
+    }
+
+    /// @dev Takes min(amount, cap) from bonded first, then unbonding, and sends it to `recipient`.
+    ///      Jails the provider when that is less than `amount`: it can no longer pay what it owes.
+    function _slash(address provider, uint256 amount, uint256 cap, address recipient, bytes32 reason)
+        private
+        returns (uint256 paid)
+    {
+        Stake storage s = _stakes[provider];
+        uint256 take = amount < cap ? amount : cap;
+        uint256 fromBonded = take < s.bonded ? take : s.bonded;
+        uint256 rest = take - fromBonded;
+        uint256 fromUnbonding = rest < s.unbonding ? rest : s.unbonding;
+        paid = fromBonded + fromUnbonding;
+        s.bonded -= uint96(fromBonded);
+        s.unbonding -= uint96(fromUnbonding);
+        totalStaked -= paid;
+        if (paid < amount) {
+            s.jailed = true;
+            emit Jailed(provider, amount - paid);
+        }
+        if (paid != 0) usdc.safeTransfer(recipient, paid);
+        emit Slashed(provider, amount, paid, recipient, reason);
     }
 
     // ---------------------------------------------------------------- views
@@ -201,6 +245,15 @@ contract ProviderStaking is IProviderStaking, AccessManaged, Pausable, Reentranc
         uint256 locked = _locked[provider];
         uint256 reserved = locked > s.bonded ? locked - s.bonded : 0;
         return reserved >= s.unbonding ? 0 : s.unbonding - reserved;
+    }
+
+    /// @notice Stake (bonded plus unbonding) beyond what open disputes have locked: what an SLA
+    ///         credit may take (`slashUnlocked`). Zero when the locks exceed the stake.
+    function unlockedStake(address provider) public view returns (uint256) {
+        Stake memory s = _stakes[provider];
+        uint256 total = uint256(s.bonded) + s.unbonding;
+        uint256 locked = _locked[provider];
+        return total > locked ? total - locked : 0;
     }
 
     /// @inheritdoc IProviderStaking
@@ -226,7 +279,7 @@ contract ProviderStaking is IProviderStaking, AccessManaged, Pausable, Reentranc
         emit UnbondingDelaySet(delay);
     }
 
-    /// @notice Halt staking and unbonding. Guardian.
+    /// @notice Halt new stake (stake, stakeFor, rebond). Exits (unbond, withdraw) go on. Guardian.
     function pause() external restricted {
         _pause();
     }

@@ -37,6 +37,12 @@ contract Settlement is ISettlement, CustomerEscrow, EIP712 {
     uint16 public constant MAX_FEE_BPS = 1_000;
     /// @notice Most entries in one batch: 512 entries stay well under Base's 16.7M per-tx gas cap.
     uint256 public constant MAX_ENTRIES = 512;
+    /// @notice Floor on the dispute resolution period: an arbiter needs at least a day (a weekend
+    ///         incident, evidence from the indexer) to judge.
+    uint40 public constant MIN_RESOLUTION_PERIOD = 1 days;
+    /// @notice Ceiling on the dispute resolution period: no governor can let an absent arbiter hold a
+    ///         provider's stake for more than a month.
+    uint40 public constant MAX_RESOLUTION_PERIOD = 30 days;
 
     bytes32 public constant ENTRY_TYPEHASH = keccak256(
         "Entry(address customer,address provider,bytes32 model,uint32 requests,uint64 promptTokens,uint64 completionTokens,uint48 promptPrice,uint48 completionPrice)"
@@ -84,7 +90,9 @@ contract Settlement is ISettlement, CustomerEscrow, EIP712 {
         None,
         Open,
         Upheld,
-        Rejected
+        Rejected,
+        /// @dev Not resolved by its deadline; closed by anyone as if rejected (`expireDispute`).
+        Expired
     }
 
     struct Dispute {
@@ -97,6 +105,8 @@ contract Settlement is ISettlement, CustomerEscrow, EIP712 {
         uint16 feeBps;
         uint40 openedAt;
         DisputeStatus status;
+        /// @dev The arbiter must resolve before this time; from then on anyone may expire it.
+        uint40 resolveBy;
     }
 
     // ---------------------------------------------------------------- state
@@ -115,6 +125,10 @@ contract Settlement is ISettlement, CustomerEscrow, EIP712 {
     uint96 public maxWindowAmount = 250_000e6;
     /// @notice Length of the cap window, seconds.
     uint40 public capWindow = 1 hours;
+    /// @notice Seconds the arbiter has to resolve a dispute once opened (fixed per dispute when it
+    ///         opens). A week: time to gather evidence, and 2 * DISPUTE_WINDOW + 7 days still fits in
+    ///         the 14-day unbonding delay on Base (docs/protocol.md, "Life of a dispute").
+    uint40 public disputeResolutionPeriod = 7 days;
 
     /// @notice Sum of every provider's claimable and vesting earnings.
     uint256 public totalEarnings;
@@ -158,6 +172,10 @@ contract Settlement is ISettlement, CustomerEscrow, EIP712 {
     event DisputeResolved(
         uint256 indexed disputeId, bool upheld, uint256 refund, uint256 fromEarnings, uint256 fromStake, uint256 fromFees
     );
+    /// @notice A dispute passed its deadline unresolved and was closed as rejected (the
+    ///         `DisputeResolved` event with `upheld = false` is emitted too, for readers that know only it).
+    event DisputeExpired(uint256 indexed disputeId, address indexed closedBy, uint40 resolveBy);
+    event DisputeResolutionPeriodSet(uint40 period);
     event SlaCreditPaid(address indexed provider, address indexed customer, uint256 amount);
     event FeeSet(uint16 feeBps);
     event CapsSet(uint96 maxBatchAmount, uint96 maxWindowAmount, uint40 capWindow);
@@ -184,6 +202,9 @@ contract Settlement is ISettlement, CustomerEscrow, EIP712 {
     error DisputeAmountTooHigh(uint256 amount, uint256 charge);
     error DisputeNotOpen(uint256 disputeId);
     error RefundTooHigh(uint256 refund, uint256 disputed);
+    error ResolutionDeadlinePassed(uint256 disputeId, uint40 resolveBy);
+    error DisputeNotExpired(uint256 disputeId, uint40 resolveBy);
+    error ResolutionPeriodOutOfRange(uint40 period, uint40 minimum, uint40 maximum);
     error NothingToClaim();
     error LengthMismatch();
     error InsufficientFees(uint256 requested, uint256 available);
@@ -584,7 +605,8 @@ contract Settlement is ISettlement, CustomerEscrow, EIP712 {
             amount: uint96(amount),
             feeBps: batchFeeBps,
             openedAt: uint40(block.timestamp),
-            status: DisputeStatus.Open
+            status: DisputeStatus.Open,
+            resolveBy: uint40(block.timestamp) + disputeResolutionPeriod
         });
         // Keep enough stake from leaving to pay the provider's share should the dispute be upheld.
         staking.lock(entry.provider, amount);
@@ -613,15 +635,17 @@ contract Settlement is ISettlement, CustomerEscrow, EIP712 {
         return b.feeBps;
     }
 
-    /// @notice Resolve an open dispute. Arbiter. An upheld dispute refunds `refund` to the customer's
-    ///         escrow: the fee share from protocol fees, the provider's share from its unvested
-    ///         earnings, then from its stake (jailing it if even that falls short).
+    /// @notice Resolve an open dispute before its `resolveBy` deadline. Arbiter. An upheld dispute
+    ///         refunds `refund` to the customer's escrow: the fee share from protocol fees, the
+    ///         provider's share from its unvested earnings, then from its stake (jailing it if even
+    ///         that falls short).
     /// @param disputeId The dispute.
     /// @param upheld Whether the customer is right.
     /// @param refund USDC base units to refund, at most the disputed amount (ignored when rejected).
     function resolveDispute(uint256 disputeId, bool upheld, uint256 refund) external restricted nonReentrant {
         Dispute storage d = _disputes[disputeId];
         if (d.status != DisputeStatus.Open) revert DisputeNotOpen(disputeId);
+        if (block.timestamp >= d.resolveBy) revert ResolutionDeadlinePassed(disputeId, d.resolveBy);
         uint256 disputed = d.amount;
         address provider = d.provider;
         staking.unlock(provider, disputed);
@@ -645,6 +669,21 @@ contract Settlement is ISettlement, CustomerEscrow, EIP712 {
         uint256 paid = fromFees + fromEarnings + fromStake;
         _credit(d.customer, paid);
         emit DisputeResolved(disputeId, true, paid, fromEarnings, fromStake, fromFees);
+    }
+
+    /// @notice Close a dispute the arbiter did not resolve by its deadline, as if rejected: the
+    ///         provider's stake lock is released and nothing is refunded. Anyone may call it, also
+    ///         while paused: an absent arbiter must not hold provider stake hostage.
+    /// @param disputeId The dispute.
+    function expireDispute(uint256 disputeId) external nonReentrant {
+        Dispute storage d = _disputes[disputeId];
+        if (d.status != DisputeStatus.Open) revert DisputeNotOpen(disputeId);
+        uint40 resolveBy = d.resolveBy;
+        if (block.timestamp < resolveBy) revert DisputeNotExpired(disputeId, resolveBy);
+        d.status = DisputeStatus.Expired;
+        staking.unlock(d.provider, d.amount);
+        emit DisputeResolved(disputeId, false, 0, 0, 0, 0);
+        emit DisputeExpired(disputeId, msg.sender, resolveBy);
     }
 
     /// @dev Takes up to `amount` from the provider's unvested buckets, newest first.
@@ -679,6 +718,14 @@ contract Settlement is ISettlement, CustomerEscrow, EIP712 {
             emit SlaCreditPaid(provider, customers[i], amounts[i]);
         }
         protocolFees += dust;
+    }
+
+    // ---------------------------------------------------------------- freezes
+
+    /// @dev A guardian freeze also stops the account's stake exits, so a frozen provider cannot
+    ///      leave through ProviderStaking during an incident.
+    function _afterFreeze(address account, bool isFrozen) internal override {
+        staking.setFrozen(account, isFrozen);
     }
 
     // ---------------------------------------------------------------- gateways
@@ -760,6 +807,18 @@ contract Settlement is ISettlement, CustomerEscrow, EIP712 {
         maxWindowAmount = maxWindowAmount_;
         capWindow = capWindow_;
         emit CapsSet(maxBatchAmount_, maxWindowAmount_, capWindow_);
+    }
+
+    /// @notice Set how long the arbiter has to resolve a dispute; applies to disputes opened
+    ///         afterwards. Governor, delayed. Keep 2 * DISPUTE_WINDOW + period within the staking
+    ///         unbonding delay (docs/protocol.md).
+    /// @param period Seconds, within [MIN_RESOLUTION_PERIOD, MAX_RESOLUTION_PERIOD].
+    function setDisputeResolutionPeriod(uint40 period) external restricted {
+        if (period < MIN_RESOLUTION_PERIOD || period > MAX_RESOLUTION_PERIOD) {
+            revert ResolutionPeriodOutOfRange(period, MIN_RESOLUTION_PERIOD, MAX_RESOLUTION_PERIOD);
+        }
+        disputeResolutionPeriod = period;
+        emit DisputeResolutionPeriodSet(period);
     }
 
     /// @notice Send collected protocol fees to `to`. Governor, delayed.

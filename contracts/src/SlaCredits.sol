@@ -16,7 +16,8 @@ import {CustomerSpend, SlaPolicy, SlaReport} from "./types/Usage.sol";
 ///         provider's measured availability and p95 time-to-first-token over one SLA window, with
 ///         what each affected customer spent there; this contract computes each customer's credit
 ///         from the policy, takes it from the provider's stake and books it into the customer's
-///         escrow. Short stake never reverts: what exists is paid pro rata and the provider is jailed.
+///         escrow. Short stake never reverts: what exists beyond the stake locked for open disputes
+///         is paid pro rata and the provider is jailed.
 /// @dev A gateway's windows for one provider never overlap (whatever the tier) and may reach back
 ///      at most MAX_REPORT_AGE. Credits are bounded by capBps of the reported spend, by
 ///      `maxCreditPerReport` and by `maxCreditPerPeriod` per gateway; the indexer re-derives the
@@ -58,7 +59,7 @@ contract SlaCredits is AccessManaged, Pausable, EIP712 {
     event MaxCreditPerReportSet(uint96 amount);
     event PeriodCapSet(uint96 maxCreditPerPeriod, uint40 creditPeriod);
     /// @notice What a report led to: the credit rate, the spend it applies to, the credit owed and
-    ///         the credit paid (less than owed only when the provider's stake ran short).
+    ///         the credit paid (less than owed only when the provider's unlocked stake ran short).
     struct Outcome {
         uint256 creditBps;
         uint256 totalSpend;
@@ -175,7 +176,8 @@ contract SlaCredits is AccessManaged, Pausable, EIP712 {
         o.totalSpend = totalSpend;
         o.creditOwed = owed;
         if (owed == 0) return o;
-        o.creditPaid = staking.slash(report.provider, owed, address(settlement), bytes32("sla"));
+        // Stake locked for open disputes is theirs (locked first): a credit takes only the rest.
+        o.creditPaid = staking.slashUnlocked(report.provider, owed, address(settlement), bytes32("sla"));
         uint256 dust;
         if (o.creditPaid < owed) dust = _prorate(credits, o.creditPaid, owed);
         settlement.creditSla(report.provider, customers, credits, dust);

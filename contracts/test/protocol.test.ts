@@ -6,7 +6,7 @@
 import assert from "node:assert/strict";
 import { before, describe, it } from "node:test";
 import { network } from "hardhat";
-import { hexToSignature, parseSignature, serializeSignature, keccak256, toHex, type Address, type Hex } from "viem";
+import { getAddress, hexToSignature, parseSignature, serializeSignature, keccak256, toHex, type Address, type Hex } from "viem";
 import { generatePrivateKey, privateKeyToAccount } from "viem/accounts";
 import Tollgate from "../ignition/modules/Tollgate.ts";
 import TollgateLocal from "../ignition/modules/TollgateLocal.ts";
@@ -322,5 +322,48 @@ describe("the Base deployment module", () => {
     assert.equal(governorDelay, 172_800);
     const [deployerGoverns] = await manager.read.hasRole([1n, deployer.account.address]);
     assert.equal(deployerGoverns, false);
+  });
+});
+
+describe("the role wiring of the deployment module (contracts/ts/roles.ts)", () => {
+  it("lets a guardian freeze on Settlement reach ProviderStaking: a frozen provider cannot unbond", async () => {
+    const who = provider.account.address;
+    await settlement.write.freeze([who]);
+    assert.equal(await staking.read.frozen([who]), true);
+    await viem.assertions.revertWithCustomErrorWithArgs(
+      staking.write.unbond([1n], { account: provider.account }),
+      staking,
+      "AccountFrozen",
+      [getAddress(who)],
+    );
+    await settlement.write.unfreeze([who]);
+    assert.equal(await staking.read.frozen([who]), false);
+  });
+
+  it("keeps setFrozen and slashUnlocked to the protocol contracts", async () => {
+    const asOutsider = { account: outsider.account };
+    await viem.assertions.revertWithCustomError(staking.write.setFrozen([provider.account.address, true], asOutsider), staking, "AccessManagedUnauthorized");
+    // The deployer holds every human role on a local chain, and still not PROTOCOL.
+    await viem.assertions.revertWithCustomError(
+      staking.write.slashUnlocked([provider.account.address, 1n, deployer.account.address, keccak256("0x")]),
+      staking,
+      "AccessManagedUnauthorized",
+    );
+  });
+
+  it("lets anyone expire a dispute the arbiter left past its deadline, as rejected", async () => {
+    const batch = await nextBatch([receipt(40, 10_000, 10_000)]);
+    await settlement.write.settleBatch([batch, await signBatch(gateway, batch, chainId, settlement.address)]);
+    await settlement.write.openDispute(
+      [{ gatewayId: 1, batchId: batch.batchId, index: 0 }, batch.entries[0]!, entryHashes(batch.entries), 1n, keccak256(toHex("no answer"))],
+      { account: customer.account },
+    );
+    const id = (await settlement.read.nextDisputeId()) - 1n;
+    const before = await available(customer.account.address);
+    await networkHelpers.time.increase(Number(await settlement.read.disputeResolutionPeriod()));
+    await viem.assertions.revertWithCustomError(settlement.write.resolveDispute([id, true, 1n]), settlement, "ResolutionDeadlinePassed");
+    await viem.assertions.emit(settlement.write.expireDispute([id], { account: outsider.account }), settlement, "DisputeExpired");
+    assert.equal((await settlement.read.disputeOf([id])).status, 4); // Expired
+    assert.equal(await available(customer.account.address), before);
   });
 });

@@ -17,13 +17,13 @@ export const FUNCTION_ROLES = {
     GOVERNOR: ["setPriceNotice", "setPriceGrace"],
   },
   ProviderStaking: {
-    PROTOCOL: ["slash", "lock", "unlock"],
+    PROTOCOL: ["slash", "slashUnlocked", "lock", "unlock", "setFrozen"],
     GOVERNOR: ["setMinStake", "setUnbondingDelay"],
     GUARDIAN: ["pause", "unpause"],
   },
   Settlement: {
     GUARDIAN: ["freeze", "unfreeze", "pause", "unpause", "revokeGatewaySigner"],
-    GOVERNOR: ["setWithdrawalDelay", "setGatewaySigner", "setFeeBps", "setCaps", "withdrawFees"],
+    GOVERNOR: ["setWithdrawalDelay", "setGatewaySigner", "setFeeBps", "setCaps", "withdrawFees", "setDisputeResolutionPeriod"],
     ARBITER: ["resolveDispute"],
     PROTOCOL: ["creditSla"],
   },

@@ -121,7 +121,7 @@ function scenarioSuite(name: string, dbOpts: () => Promise<{ opts: Record<string
       assert.equal(d.b.slaReports.nodes[0].spendMatchesReceipts, false);
       assert.ok(BigInt(d.b.slaReports.nodes[0].receiptSpend) < BigInt(d.b.slaReports.nodes[0].totalSpend));
       assert.deepEqual(d.b.stakeHistory.nodes.map((n: any) => n.kind).reverse(), ["STAKED", "JAILED", "SLASHED", "STAKED", "UNJAILED"]);
-      assert.deepEqual(d.a.stakeHistory.nodes.map((n: any) => n.kind).reverse(), ["STAKED", "LOCKED", "LOCKED", "UNLOCKED", "UNLOCKED", "UNBOND_STARTED", "REBONDED", "WITHDRAWN"]);
+      assert.deepEqual(d.a.stakeHistory.nodes.map((n: any) => n.kind).reverse(), ["STAKED", "LOCKED", "LOCKED", "UNLOCKED", "UNLOCKED", "UNBOND_STARTED", "REBONDED", "WITHDRAWN", "LOCKED", "UNLOCKED"]);
     });
 
     test("customer answers: deposits, withdrawals, charges, SLA credits, refunds and balance history", async (t) => {
@@ -162,6 +162,7 @@ function scenarioSuite(name: string, dbOpts: () => Promise<{ opts: Record<string
       assert.equal(b[0].entries.reduce((s: bigint, e: any) => s + BigInt(e.fee), 0n), BigInt(b[0].fees));
       assert.equal(b[0].receipts.nodes.length, b[0].receiptCount);
       assert.deepEqual(b[0].disputes.map((x: any) => x.status), ["UPHELD", "REJECTED"]);
+      assert.deepEqual(b[2].disputes.map((x: any) => [x.status, x.refund]), [["EXPIRED", "0"]]);
       assert.equal(b[0].disputes[0].refund, "8000000");
       assert.equal(BigInt(b[0].disputes[0].fromFees) + BigInt(b[0].disputes[0].fromEarnings), 8_000_000n);
     });

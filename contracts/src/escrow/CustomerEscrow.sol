@@ -163,16 +163,19 @@ abstract contract CustomerEscrow is AccessManaged, Pausable, ReentrancyGuardTran
 
     // ---------------------------------------------------------------- guardian and governor
 
-    /// @notice Stop an account from withdrawing or claiming (incident response). Guardian.
+    /// @notice Stop an account from withdrawing or claiming (incident response), here and wherever
+    ///         `_afterFreeze` forwards it (Settlement: provider stake). Guardian.
     function freeze(address account) external restricted {
         frozen[account] = true;
         emit Frozen(account);
+        _afterFreeze(account, true);
     }
 
     /// @notice Lift a freeze. Guardian.
     function unfreeze(address account) external restricted {
         frozen[account] = false;
         emit Unfrozen(account);
+        _afterFreeze(account, false);
     }
 
     /// @notice Set the withdrawal delay (applies to requests made afterwards). Governor, delayed.
@@ -194,6 +197,9 @@ abstract contract CustomerEscrow is AccessManaged, Pausable, ReentrancyGuardTran
     }
 
     // ---------------------------------------------------------------- internals
+
+    /// @dev Called after every freeze and unfreeze, so one guardian action reaches every exit.
+    function _afterFreeze(address account, bool isFrozen) internal virtual;
 
     function _deposit(address payer, address customer, uint256 amount) private {
         if (amount == 0) revert ZeroAmount();

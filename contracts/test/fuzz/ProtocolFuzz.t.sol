@@ -421,9 +421,11 @@ contract ProtocolFuzzTest is Fixture {
         }
         (uint256 b, uint256 u,,,) = staking.stakeOf(provider);
         assertGe(b + u, disputed, "stake under the disputed amount while the dispute is open");
-        vm.prank(arbiter);
-        settlement.resolveDispute(id, false, 0);
-        assertEq(staking.withdrawable(provider), u, "resolution did not release the lock");
+        // The unbonding delay (14 days) outlasts the resolution period (7 days): the arbiter never
+        // acted, so anyone closes the dispute, as rejected.
+        vm.prank(makeAddr("anyone"));
+        settlement.expireDispute(id);
+        assertEq(staking.withdrawable(provider), u, "expiry did not release the lock");
     }
 
     /// @notice Around a price change the old price settles until exactly effectiveAt + grace (and
@@ -479,6 +481,103 @@ contract ProtocolFuzzTest is Fixture {
             (,,,, uint256 locked) = staking.stakeOf(provider);
             assertEq(locked, 8e6, "dispute did not lock stake");
         }
+    }
+
+    /// @notice An SLA credit never takes stake locked for an open dispute: it gets at most the stake
+    ///         beyond the lock, and the dispute, upheld afterwards, is paid exactly what it would have
+    ///         been paid had the SLA report never come (the lock was first).
+    function testFuzz_slaCredit_leavesDisputeLockedStakeToTheDispute(
+        uint96 stakeAmount,
+        uint96 disputed,
+        uint96 spend,
+        bool reportFirst
+    ) public {
+        address p = makeAddr("p5");
+        stakeAmount = uint96(bound(stakeAmount, 0, 2_000e6));
+        _provider(p, stakeAmount);
+        _customer(customer, 1_000e6);
+        UsageEntry[] memory es = new UsageEntry[](1);
+        es[0] = _entry(customer, p, 0, 1_000_000_000); // 600 USDC, 15 USDC fee
+        _settle(_batch(0, es));
+        disputed = uint96(bound(disputed, 1, 600e6));
+        vm.prank(customer);
+        uint256 id = settlement.openDispute(Settlement.EntryRef(GATEWAY_ID, 0, 0), es[0], _entryHashes(es), disputed, "x");
+        // Earnings vest and are claimed: the refund beyond the fee share must come from stake.
+        vm.warp(settlement.batchOf(GATEWAY_ID, 0).vestsAt);
+        vm.prank(p);
+        settlement.claim();
+
+        assertEq(staking.unlockedStake(p), stakeAmount > disputed ? stakeAmount - disputed : 0);
+        if (reportFirst) _slaAgainstLock(p, stakeAmount, disputed, spend); // else the control: no report
+
+        (uint256 avail0,,) = settlement.accountOf(customer);
+        vm.prank(arbiter);
+        settlement.resolveDispute(id, true, disputed);
+        (uint256 avail1,,) = settlement.accountOf(customer);
+        uint256 fromFees = uint256(disputed) * 250 / 1e4; // fees (15 USDC) always cover the share
+        uint256 fromStake = disputed - fromFees < stakeAmount ? disputed - fromFees : stakeAmount;
+        assertEq(avail1 - avail0, fromFees + fromStake, "the dispute got other than it would without the report");
+        assertEq(
+            usdc.balanceOf(address(settlement)),
+            settlement.totalEscrowed() + settlement.totalEarnings() + settlement.protocolFees(),
+            "Settlement not exactly backed"
+        );
+    }
+
+    /// @dev An SLA report at 99.0% availability (the 25% cap) on up to 40,000 USDC of spend (credits
+    ///      up to the report cap) against a provider with `disputed` of its stake locked.
+    function _slaAgainstLock(address p, uint256 stakeAmount, uint256 disputed, uint96 spend) internal {
+        CustomerSpend[] memory spends = new CustomerSpend[](1);
+        spends[0] = CustomerSpend(makeAddr("sla-customer"), uint96(bound(spend, 0, 40_000e6)));
+        uint256 owed = uint256(spends[0].spend) * 2_500 / 1e4;
+        uint256 unlocked = stakeAmount > disputed ? stakeAmount - disputed : 0;
+        SlaReport memory r = _slaReport(p, 990_000, 1_000, spends);
+        sla.submitReport(r, _signSla(r, gatewayKey));
+        (uint256 b, uint256 u,, bool jailed, uint256 locked) = staking.stakeOf(p);
+        uint256 paid = owed < unlocked ? owed : unlocked;
+        assertEq(stakeAmount - (b + u), paid, "SLA credit took other than min(owed, unlocked stake)");
+        assertGe(b + u, stakeAmount < locked ? stakeAmount : locked, "SLA credit dug into locked stake");
+        assertEq(jailed, paid < owed, "jailed iff the unlocked stake fell short");
+    }
+
+    /// @notice The resolution deadline splits time exactly: before it only the arbiter can close a
+    ///         dispute, from it only an expiry can, and an expiry moves no money.
+    function testFuzz_dispute_deadlineSplitsArbiterAndExpiry(uint40 period, uint40 wait, bool upheld) public {
+        period = uint40(bound(period, settlement.MIN_RESOLUTION_PERIOD(), settlement.MAX_RESOLUTION_PERIOD()));
+        vm.prank(governor);
+        settlement.setDisputeResolutionPeriod(period);
+        _customer(customer, 1_000e6);
+        UsageEntry[] memory es = new UsageEntry[](1);
+        es[0] = _entry(customer, provider, 0, 100_000_000); // 60 USDC
+        _settle(_batch(0, es));
+        vm.prank(customer);
+        uint256 id = settlement.openDispute(Settlement.EntryRef(GATEWAY_ID, 0, 0), es[0], _entryHashes(es), 60e6, "x");
+        uint40 resolveBy = settlement.disputeOf(id).resolveBy;
+        assertEq(resolveBy, block.timestamp + period);
+        wait = uint40(bound(wait, 0, 2 * uint256(period)));
+        vm.warp(block.timestamp + wait);
+        State memory s0 = _state();
+        (uint256 b0,,,,) = staking.stakeOf(provider);
+        if (block.timestamp < resolveBy) {
+            vm.expectRevert(abi.encodeWithSelector(Settlement.DisputeNotExpired.selector, id, resolveBy));
+            settlement.expireDispute(id);
+            vm.prank(arbiter);
+            settlement.resolveDispute(id, upheld, upheld ? 60e6 : 0);
+        } else {
+            vm.prank(arbiter);
+            vm.expectRevert(abi.encodeWithSelector(Settlement.ResolutionDeadlinePassed.selector, id, resolveBy));
+            settlement.resolveDispute(id, upheld, upheld ? 60e6 : 0);
+            settlement.expireDispute(id);
+            State memory s1 = _state();
+            (uint256 b1,,,,) = staking.stakeOf(provider);
+            assertEq(s1.available, s0.available, "expiry refunded");
+            assertEq(s1.earnings, s0.earnings, "expiry took earnings");
+            assertEq(s1.fees, s0.fees, "expiry took fees");
+            assertEq(b1, b0, "expiry slashed");
+            assertEq(uint8(settlement.disputeOf(id).status), uint8(Settlement.DisputeStatus.Expired));
+        }
+        (,,,, uint256 locked) = staking.stakeOf(provider);
+        assertEq(locked, 0, "closed dispute still locks stake");
     }
 
     /// @notice One SLA report: credits follow the policy, never exceed cap x spend, and a provider

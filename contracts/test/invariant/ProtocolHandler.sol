@@ -28,6 +28,7 @@ contract ProtocolHandler is Fixture {
     // Deployment defaults; ProtocolInvariants.setUp asserts the contracts agree.
     uint256 internal constant WITHDRAWAL_DELAY = 24 hours;
     uint256 internal constant UNBONDING_DELAY = 14 days;
+    uint256 internal constant RESOLUTION_PERIOD = 7 days;
     uint256 internal constant PRICE_NOTICE = 24 hours;
     uint256 internal constant PRICE_GRACE = 24 hours;
     uint256 internal constant MIN_STAKE = 100e6;
@@ -60,6 +61,7 @@ contract ProtocolHandler is Fixture {
     bytes32 public constant V_STAKE = "stake";
     bytes32 public constant V_EXIT = "exit";
     bytes32 public constant V_OUTCOME = "outcome";
+    bytes32 public constant V_LOCK = "lock";
 
     // ---------------------------------------------------------------- actors
 
@@ -100,6 +102,11 @@ contract ProtocolHandler is Fixture {
     mapping(bytes32 category => string) public lastViolation;
     mapping(bytes32 action => uint256) public okCount;
     mapping(bytes32 action => uint256) public tryCount;
+
+    /// @dev Per provider, how far its stake was below its dispute locks after the last call
+    ///      (max(0, locked - bonded - unbonding)). Only opening a dispute may make it grow.
+    mapping(address provider => uint256) internal _lockShortfall;
+    bool internal _lockMayGrow;
 
     mapping(address customer => uint256) public ghost_requested;
     mapping(address customer => uint256) public ghost_unlockAt;
@@ -143,6 +150,7 @@ contract ProtocolHandler is Fixture {
         uint256 charge;
         uint16 feeBps;
         bool open;
+        uint256 resolveBy;
     }
 
     DisputeGhost[] internal _disputes;
@@ -229,6 +237,22 @@ contract ProtocolHandler is Fixture {
         vm.warp(ghostTime);
         _;
         ghostTime = block.timestamp;
+        _checkLockCoverage();
+    }
+
+    /// @dev Dispute locks are a claim on stake that only the disputes may spend: no withdrawal, SLA
+    ///      credit or other dispute's refund may push a provider's stake further below its locks.
+    function _checkLockCoverage() internal {
+        for (uint256 i; i < 3; ++i) {
+            address p = providers[i];
+            (uint256 b, uint256 u,,, uint256 l) = staking.stakeOf(p);
+            uint256 shortfall = l > b + u ? l - (b + u) : 0;
+            if (shortfall > _lockShortfall[p] && !_lockMayGrow) {
+                _flag(V_LOCK, "stake fell further below its dispute locks without a dispute opening");
+            }
+            _lockShortfall[p] = shortfall;
+        }
+        _lockMayGrow = false;
     }
 
     // ================================================================ customer escrow
@@ -394,18 +418,19 @@ contract ProtocolHandler is Fixture {
         (uint256 b0, uint256 u0,,,) = staking.stakeOf(p);
         if (b0 == 0) return;
         amount = _between(amount, 1, b0);
-        bool paused = staking.paused();
+        // Unbonding is the provider's own exit: it works while paused, but not while frozen.
+        bool frozen = staking.frozen(p);
         tryCount["unbond"]++;
         vm.prank(p);
         try staking.unbond(amount) {
             okCount["unbond"]++;
-            if (paused) _flag(V_PAUSE, "unbond succeeded while staking was paused");
+            if (frozen) _flag(V_PAUSE, "a frozen provider unbonded");
             (uint256 b1, uint256 u1, uint40 lock1,,) = staking.stakeOf(p);
             if (b1 != b0 - amount || u1 != u0 + amount) _flag(V_OUTCOME, "unbond moved a wrong amount");
             if (lock1 != block.timestamp + UNBONDING_DELAY) _flag(V_DELAY, "unbonding lock is not now + delay");
         } catch (bytes memory err) {
             _onRevert(err, "unbond");
-            if (!paused) _flag(V_OUTCOME, "valid unbond reverted");
+            if (!frozen) _flag(V_EXIT, "an unfrozen provider's unbond reverted (paused or not)");
         }
     }
 
@@ -437,7 +462,10 @@ contract ProtocolHandler is Fixture {
         if (mode == 2 && lock0 > block.timestamp) vm.warp(lock0);
         uint256 reserved = locked0 > b0 ? locked0 - b0 : 0;
         uint256 expected = reserved >= u0 ? 0 : u0 - reserved;
-        bool expectOk = block.timestamp >= lock0 && expected > 0 && _tokenOk(address(staking), p, address(staking));
+        bool frozen = staking.frozen(p);
+        if (frozen != settlement.frozen(p)) _flag(V_PAUSE, "a guardian freeze did not reach ProviderStaking");
+        bool expectOk =
+            block.timestamp >= lock0 && expected > 0 && !frozen && _tokenOk(address(staking), p, address(staking));
         uint256 bal0 = usdc.balanceOf(p);
         tryCount["withdrawStake"]++;
         vm.prank(p);
@@ -446,6 +474,7 @@ contract ProtocolHandler is Fixture {
             uint256 paid = _sub(usdc.balanceOf(p), bal0);
             ghost_stakeWithdrawn += paid;
             if (block.timestamp < lock0) _flag(V_DELAY, "stake withdrawn before its unbonding delay");
+            if (frozen) _flag(V_PAUSE, "a frozen provider withdrew stake");
             if (paid != expected) _flag(V_STAKE, "stake withdrawal paid other than unbonding minus reserved");
             (uint256 b1, uint256 u1,,,) = staking.stakeOf(p);
             if (b0 + u0 >= locked0 && b1 + u1 < locked0) _flag(V_STAKE, "withdrawal dug into stake locked by disputes");
@@ -457,8 +486,9 @@ contract ProtocolHandler is Fixture {
 
     function unjail(uint256 pSeed) external step {
         address p = providers[pSeed % 3];
-        (uint256 b0,,, bool jailed,) = staking.stakeOf(p);
-        bool expectOk = jailed && b0 >= MIN_STAKE;
+        (uint256 b0,,, bool jailed, uint256 locked) = staking.stakeOf(p);
+        // Stake locked by open disputes does not count towards leaving jail.
+        bool expectOk = jailed && b0 >= locked + MIN_STAKE;
         tryCount["unjail"]++;
         vm.prank(p);
         try staking.unjail() {
@@ -820,7 +850,10 @@ contract ProtocolHandler is Fixture {
             okCount["openDispute"]++;
             if (!expectOk) _flag(V_DISPUTE, "a dispute opened that must be refused");
             _entryGhosts[k].disputed = true;
-            _disputes.push(DisputeGhost(id, e.customer, e.provider, amount, g.charge, g.feeBps, true));
+            _lockMayGrow = true; // a new claim on the provider's stake, which may exceed it
+            uint256 resolveBy = block.timestamp + RESOLUTION_PERIOD;
+            _disputes.push(DisputeGhost(id, e.customer, e.provider, amount, g.charge, g.feeBps, true, resolveBy));
+            if (settlement.disputeOf(id).resolveBy != resolveBy) _flag(V_DISPUTE, "dispute deadline is not now + period");
             ghost_disputedAmount += amount;
             (,,,, uint256 locked1) = staking.stakeOf(e.provider);
             if (locked1 != locked0 + amount) _flag(V_DISPUTE, "dispute did not lock the disputed amount");
@@ -856,11 +889,16 @@ contract ProtocolHandler is Fixture {
         }
         if (k == type(uint256).max) return;
         DisputeGhost memory d = _disputes[k];
+        // One time in eight the arbiter acts around the deadline: one second before, or at it.
+        uint256 timing = (seed >> 160) % 16;
+        if (timing == 0 && d.resolveBy > block.timestamp + 1) vm.warp(d.resolveBy - 1);
+        if (timing == 1 && d.resolveBy > block.timestamp) vm.warp(d.resolveBy);
+        bool late = block.timestamp >= d.resolveBy;
         uint256 mode = (seed >> 128) % 8;
         bool upheld = mode >= 3;
         uint256 refund = mode == 3 ? d.amount + 1 + refundSeed % 1e6 : _between(refundSeed, 0, d.amount);
         Refund memory f = _refundModel(d, refund);
-        bool expectOk = !(upheld && refund > d.amount)
+        bool expectOk = !late && !(upheld && refund > d.amount)
             && !(upheld && f.slashAsked > 0 && f.stake0 > 0 && !_tokenOk(address(staking), address(settlement), address(staking)));
         tryCount["resolveDispute"]++;
         vm.prank(arbiter);
@@ -868,6 +906,7 @@ contract ProtocolHandler is Fixture {
             okCount["resolveDispute"]++;
             _disputes[k].open = false;
             if (!expectOk) _flag(V_DISPUTE, "a dispute resolved that must be refused");
+            if (late) _flag(V_DISPUTE, "the arbiter resolved a dispute past its deadline");
             _checkResolved(d, upheld, f);
         } catch (bytes memory err) {
             _onRevert(err, "resolveDispute");
@@ -914,12 +953,63 @@ contract ProtocolHandler is Fixture {
         ghost_slashedToSettlement += f.fromStake;
     }
 
+    /// @notice Anyone closes an open dispute past its deadline (sometimes one second early, or at
+    ///         it): as if rejected, lock released, no money moves.
+    function expireDispute(uint256 seed) external step {
+        uint256 len = _disputes.length;
+        if (len == 0) return;
+        uint256 k = type(uint256).max;
+        for (uint256 j; j < len; ++j) {
+            uint256 i = (seed + j) % len;
+            if (_disputes[i].open) {
+                k = i;
+                break;
+            }
+        }
+        // One time in eight, a dispute already closed: must be refused.
+        bool closed = (seed >> 64) % 8 == 0 || k == type(uint256).max;
+        if (closed) k = (seed >> 8) % len;
+        DisputeGhost memory d = _disputes[k];
+        uint256 timing = (seed >> 128) % 4;
+        if (timing == 1 && d.resolveBy > block.timestamp + 1) vm.warp(d.resolveBy - 1);
+        if (timing >= 2 && d.resolveBy > block.timestamp) vm.warp(d.resolveBy);
+        bool expectOk = d.open && block.timestamp >= d.resolveBy;
+        uint256[5] memory s0 = _disputeParties(d);
+        tryCount["expireDispute"]++;
+        vm.prank(_anyActor(seed >> 200));
+        try settlement.expireDispute(d.id) {
+            okCount["expireDispute"]++;
+            _disputes[k].open = false;
+            if (!expectOk) _flag(V_DISPUTE, "a dispute expired that must not");
+            uint256[5] memory s1 = _disputeParties(d);
+            if (s1[0] + d.amount != s0[0]) _flag(V_DISPUTE, "expiry did not release the locked stake");
+            if (s1[1] != s0[1] || s1[2] != s0[2] || s1[3] != s0[3] || s1[4] != s0[4]) {
+                _flag(V_DISPUTE, "an expired dispute moved money");
+            }
+            if (settlement.disputeOf(d.id).status != Settlement.DisputeStatus.Expired) {
+                _flag(V_DISPUTE, "an expired dispute is not marked Expired");
+            }
+        } catch (bytes memory err) {
+            _onRevert(err, "expireDispute");
+            if (expectOk) _flag(V_EXIT, "an overdue dispute could not be expired");
+        }
+    }
+
+    /// @dev [locked, provider stake, provider earnings, customer available, protocol fees].
+    function _disputeParties(DisputeGhost memory d) internal view returns (uint256[5] memory s) {
+        (uint256 b, uint256 u,,, uint256 locked) = staking.stakeOf(d.provider);
+        (uint256 cl, uint256 v,) = settlement.earningsOf(d.provider);
+        (uint256 a,,) = settlement.accountOf(d.customer);
+        s = [locked, b + u, cl + v, a, settlement.protocolFees()];
+    }
+
     // ================================================================ SLA credits
 
     struct SlaCase {
         uint256 bps;
         uint256 owed;
         uint256 stake0;
+        uint256 unlocked0;
         uint256 fees0;
         bool goodKey;
         bool settlementPaused;
@@ -940,8 +1030,9 @@ contract ProtocolHandler is Fixture {
             s.credits[i] = uint256(rep.spends[i].spend) * s.bps / BPS;
             s.owed += s.credits[i];
         }
-        (uint256 b, uint256 u,,,) = staking.stakeOf(rep.provider);
+        (uint256 b, uint256 u,,, uint256 locked) = staking.stakeOf(rep.provider);
         s.stake0 = b + u;
+        s.unlocked0 = s.stake0 > locked ? s.stake0 - locked : 0;
         s.fees0 = settlement.protocolFees();
         s.settlementPaused = settlement.paused();
         for (uint256 i; i < 4; ++i) {
@@ -951,7 +1042,7 @@ contract ProtocolHandler is Fixture {
         bool expectOk = !sla.paused() && s.goodKey && rep.availabilityPpm <= 1_000_000 && !_slaKeyUsed[key]
             && s.owed <= sla.maxCreditPerReport() && !(s.owed > 0 && s.settlementPaused)
             && rep.windowStart >= sla.lastWindowEnd(rep.gatewayId, rep.provider) && _withinPeriodCap(rep.gatewayId, s.owed)
-            && !(s.owed > 0 && s.stake0 > 0 && !_tokenOk(address(staking), address(settlement), address(staking)));
+            && !(s.owed > 0 && s.unlocked0 > 0 && !_tokenOk(address(staking), address(settlement), address(staking)));
         tryCount["submitSlaReport"]++;
         try sla.submitReport(rep, sig) {
             okCount["submitSlaReport"]++;
@@ -980,6 +1071,15 @@ contract ProtocolHandler is Fixture {
             spends[i] = CustomerSpend(customers[r % 4], uint96((r >> 8) % 4_000e6));
         }
         address p = (seed >> 2) % 16 == 0 ? outsider : providers[seed % 3];
+        // Half the time, the provider with the most stake locked by open disputes: where an SLA
+        // credit and a dispute compete for the same stake.
+        if ((seed >> 210) % 2 == 0) {
+            uint256 most;
+            for (uint256 i; i < 3; ++i) {
+                (,,,, uint256 l) = staking.stakeOf(providers[i]);
+                if (l > most) (most, p) = (l, providers[i]);
+            }
+        }
         uint32 avail = uint32(990_000 + (seed >> 40) % 10_001);
         if ((seed >> 60) % 64 == 0) avail = 1_000_001;
         rep = _slaReport(p, avail, uint32(500 + (seed >> 72) % 3_000), spends);
@@ -994,9 +1094,11 @@ contract ProtocolHandler is Fixture {
     function _checkSla(SlaReport memory rep, SlaCase memory s) internal {
         (uint256 b, uint256 u,, bool jailed,) = staking.stakeOf(rep.provider);
         uint256 paid = _sub(s.stake0, b + u);
-        uint256 expectedPaid = s.owed < s.stake0 ? s.owed : s.stake0;
+        // Stake locked for open disputes is theirs: a credit takes only the unlocked rest.
+        uint256 expectedPaid = s.owed < s.unlocked0 ? s.owed : s.unlocked0;
         if (paid > s.stake0) _flag(V_SLASH, "SLA slashed more than bonded + unbonding");
-        if (paid != expectedPaid) _flag(V_SLA, "SLA slashed other than min(owed, stake)");
+        if (paid > s.unlocked0) _flag(V_LOCK, "SLA credit took stake locked for open disputes");
+        if (paid != expectedPaid) _flag(V_SLA, "SLA slashed other than min(owed, unlocked stake)");
         if (paid < s.owed && !jailed) _flag(V_SLA, "provider short of stake was not jailed");
         uint256[4] memory want;
         uint256 distributed;
@@ -1249,7 +1351,7 @@ contract ProtocolHandler is Fixture {
 
     /// @notice The selectors the campaign may call.
     function actions() external pure returns (bytes4[] memory s) {
-        s = new bytes4[](22);
+        s = new bytes4[](23);
         s[0] = this.deposit.selector;
         s[1] = this.depositFor.selector;
         s[2] = this.requestWithdrawal.selector;
@@ -1273,6 +1375,7 @@ contract ProtocolHandler is Fixture {
         s[20] = this.donate.selector;
         // Settling is the heart of the protocol: give it a second ticket.
         s[21] = this.settleBatch.selector;
+        s[22] = this.expireDispute.selector;
     }
 
     // ================================================================ helpers

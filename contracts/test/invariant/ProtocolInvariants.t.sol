@@ -21,6 +21,7 @@ abstract contract ProtocolSetup is Fixture {
         // The handler's model assumes the deployment defaults: fail loudly if they change.
         assertEq(settlement.withdrawalDelay(), 24 hours);
         assertEq(staking.unbondingDelay(), 14 days);
+        assertEq(settlement.disputeResolutionPeriod(), 7 days);
         assertEq(registry.priceNotice(), 24 hours);
         assertEq(registry.priceGrace(), 24 hours);
         assertEq(staking.minStake(), 100e6);
@@ -267,7 +268,17 @@ contract ProtocolInvariants is ProtocolSetup {
         _noViolation(handler.V_DISPUTE());
     }
 
+    /// @notice Dispute locks are a claim on stake only disputes may spend: no stake withdrawal, SLA
+    ///         credit or other dispute's refund pushes a provider's stake further below its locks, and
+    ///         an SLA credit never takes locked stake. Disputes resolve before their deadline and
+    ///         expire (as rejected, nothing moving) only from it.
+    function invariant_disputeLocksCovered() public view {
+        _noViolation(handler.V_LOCK());
+        _noViolation(handler.V_DISPUTE());
+    }
+
     /// @notice While paused, nothing moves but the allowed exits; frozen accounts do not leave.
+    ///         A guardian freeze reaches ProviderStaking (no unbond, no stake withdrawal).
     function invariant_pauseRespected() public view {
         _noViolation(handler.V_PAUSE());
     }
@@ -301,13 +312,15 @@ contract ProtocolInvariants is ProtocolSetup {
         if (staking.paused()) staking.unpause();
         if (sla.paused()) sla.unpause();
         vm.stopPrank();
-        // Open disputes hold stake: the arbiter closes them (rejecting; no money moves).
+        // Open disputes hold stake. Without the arbiter: past each deadline anyone (here the donor)
+        // expires them, as rejected; no money moves.
         uint256 nd = handler.disputeCount();
         for (uint256 i; i < nd; ++i) {
             ProtocolHandler.DisputeGhost memory d = handler.disputeGhost(i);
             if (!d.open) continue;
-            vm.prank(arbiter);
-            settlement.resolveDispute(d.id, false, 0);
+            if (block.timestamp < d.resolveBy) vm.warp(d.resolveBy);
+            vm.prank(donor);
+            settlement.expireDispute(d.id);
         }
 
         // Everyone starts their exit.
@@ -320,7 +333,7 @@ contract ProtocolInvariants is ProtocolSetup {
         }
         for (uint256 i; i < 3; ++i) {
             (uint256 b,,,,) = staking.stakeOf(providers[i]);
-            if (b > 0) {
+            if (b > 0 && !staking.frozen(providers[i])) {
                 vm.prank(providers[i]);
                 staking.unbond(b);
             }
@@ -328,6 +341,7 @@ contract ProtocolInvariants is ProtocolSetup {
         vm.warp(block.timestamp + 14 days + 2 * DISPUTE_WINDOW + 1);
 
         uint256 frozenOwed;
+        uint256 frozenStake;
         for (uint256 i; i < 4; ++i) {
             address c = customers[i];
             (uint256 a, uint256 p,) = settlement.accountOf(c);
@@ -355,8 +369,13 @@ contract ProtocolInvariants is ProtocolSetup {
                 assertEq(usdc.balanceOf(p) - bal0, cl, "provider claim paid a wrong amount");
             }
             (uint256 b, uint256 u,,, uint256 locked) = staking.stakeOf(p);
-            assertEq(b, 0, "bonded stake left after unbonding it all");
             assertEq(locked, 0, "stake still locked with no open dispute");
+            assertEq(staking.frozen(p), settlement.frozen(p), "the guardian freeze did not reach ProviderStaking");
+            if (staking.frozen(p)) {
+                frozenStake += b + u; // a frozen provider cannot leave, by design
+                continue;
+            }
+            assertEq(b, 0, "bonded stake left after unbonding it all");
             if (u > 0) {
                 uint256 bal0 = usdc.balanceOf(p);
                 vm.prank(p);
@@ -380,8 +399,12 @@ contract ProtocolInvariants is ProtocolSetup {
             frozenOwed + handler.ghost_donatedSettlement(),
             "Settlement USDC after every exit != frozen balances + donations"
         );
-        assertEq(staking.totalStaked(), 0, "stake left after every provider exited");
-        assertEq(usdc.balanceOf(address(staking)), handler.ghost_donatedStaking(), "staking USDC after exits != donations");
+        assertEq(staking.totalStaked(), frozenStake, "stake left after every unfrozen provider exited");
+        assertEq(
+            usdc.balanceOf(address(staking)),
+            frozenStake + handler.ghost_donatedStaking(),
+            "staking USDC after exits != frozen stake + donations"
+        );
         _noViolation(handler.V_PANIC());
     }
 
@@ -423,14 +446,15 @@ contract ProtocolInvariants is ProtocolSetup {
         invariant_disputesBounded();
         invariant_pauseRespected();
         invariant_handlerModelAgrees();
+        invariant_disputeLocksCovered();
     }
 
     /// @dev TG_COVERAGE=true (with -vvv) prints, per run, how often each action was tried and succeeded.
     function _logCoverage() internal view {
-        string[17] memory names = [
+        string[18] memory names = [
             "deposit", "requestWithdrawal", "cancelWithdrawal", "withdraw", "stake", "unbond", "rebond",
             "withdrawStake", "unjail", "settleBatch", "replay", "claim", "openDispute", "resolveDispute",
-            "submitSlaReport", "changePrice", "relist"
+            "submitSlaReport", "changePrice", "relist", "expireDispute"
         ];
         string memory line = "coverage ok/tried:";
         for (uint256 i; i < names.length; ++i) {

@@ -47,6 +47,11 @@ contract GovernanceTest is UnitHelpers {
             manager.getTargetFunctionRole(address(settlement), Settlement.revokeGatewaySigner.selector), Roles.GUARDIAN
         );
         assertEq(manager.getTargetFunctionRole(address(staking), ProviderStaking.slash.selector), Roles.PROTOCOL);
+        assertEq(manager.getTargetFunctionRole(address(staking), ProviderStaking.slashUnlocked.selector), Roles.PROTOCOL);
+        assertEq(manager.getTargetFunctionRole(address(staking), ProviderStaking.setFrozen.selector), Roles.PROTOCOL);
+        assertEq(
+            manager.getTargetFunctionRole(address(settlement), Settlement.setDisputeResolutionPeriod.selector), Roles.GOVERNOR
+        );
     }
 
     // ---------------------------------------------------------------- delayed governor
@@ -241,9 +246,11 @@ contract GovernanceTest is UnitHelpers {
         vm.prank(c);
         settlement.requestWithdrawal(50e6);
         vm.prank(p);
-        staking.unbond(200e6);
+        staking.unbond(100e6);
 
         _pauseAll();
+        vm.prank(p);
+        staking.unbond(100e6); // starting an exit works under the pause too (restarts the delay)
         vm.warp(block.timestamp + 14 days); // past withdrawal delay, vesting and unbonding
 
         vm.prank(c);

@@ -154,11 +154,27 @@ contract ProviderStakingTest is UnitHelpers {
         staking.unbond(1_000e6 + 1);
     }
 
-    function test_unbond_whilePaused_reverts() public {
+    /// @dev Unbonding is the provider's own exit: a pause must not trap it (the stake stays
+    ///      slashable and locked for disputes all the same).
+    function test_unbond_whilePaused_stillWorks() public {
         vm.prank(guardian);
         staking.pause();
+        _unbond(300e6);
+        (uint256 bonded, uint256 unbonding, uint40 at,,) = staking.stakeOf(p);
+        assertEq(bonded, 700e6);
+        assertEq(unbonding, 300e6);
+        assertEq(at, block.timestamp + UNBONDING);
+        // Still slashable while unbonding under the pause.
+        assertEq(_slash(1_000e6), 1_000e6);
+    }
+
+    function test_unbond_whilePausedAndFrozen_reverts() public {
+        vm.startPrank(guardian);
+        staking.pause();
+        settlement.freeze(p);
+        vm.stopPrank();
         vm.prank(p);
-        vm.expectRevert(Pausable.EnforcedPause.selector);
+        vm.expectRevert(abi.encodeWithSelector(ProviderStaking.AccountFrozen.selector, p));
         staking.unbond(1);
     }
 
@@ -251,6 +267,60 @@ contract ProviderStakingTest is UnitHelpers {
         assertEq(usdc.balanceOf(p), 300e6);
     }
 
+    // ---------------------------------------------------------------- freeze (through Settlement)
+
+    function test_freeze_byGuardianOnSettlement_reachesStaking() public {
+        vm.expectEmit(address(staking));
+        emit ProviderStaking.Frozen(p);
+        vm.prank(guardian);
+        settlement.freeze(p);
+        assertTrue(staking.frozen(p));
+        vm.expectEmit(address(staking));
+        emit ProviderStaking.Unfrozen(p);
+        vm.prank(guardian);
+        settlement.unfreeze(p);
+        assertFalse(staking.frozen(p));
+    }
+
+    function test_frozenProvider_cannotUnbondOrWithdraw_untilUnfrozen() public {
+        _unbond(300e6);
+        vm.warp(block.timestamp + UNBONDING);
+        vm.prank(guardian);
+        settlement.freeze(p);
+        vm.startPrank(p);
+        vm.expectRevert(abi.encodeWithSelector(ProviderStaking.AccountFrozen.selector, p));
+        staking.withdraw();
+        vm.expectRevert(abi.encodeWithSelector(ProviderStaking.AccountFrozen.selector, p));
+        staking.unbond(100e6);
+        vm.stopPrank();
+        // Still slashable while frozen: the freeze holds the stake for whatever it owes.
+        assertEq(_slash(100e6), 100e6);
+        vm.prank(guardian);
+        settlement.unfreeze(p);
+        vm.prank(p);
+        staking.withdraw();
+        assertEq(usdc.balanceOf(p), 300e6);
+    }
+
+    function test_frozenProvider_canStillTopUp() public {
+        vm.prank(guardian);
+        settlement.freeze(p);
+        _fund(p, 50e6);
+        vm.prank(p);
+        staking.stake(50e6);
+        assertEq(_bonded(p), 1_050e6);
+    }
+
+    function test_setFrozen_directly_onlyProtocol() public {
+        vm.prank(guardian); // the guardian freezes through Settlement, never here directly
+        vm.expectRevert(_unauthorized(guardian));
+        staking.setFrozen(p, true);
+        vm.prank(p);
+        vm.expectRevert(_unauthorized(p));
+        staking.setFrozen(p, false);
+        assertFalse(staking.frozen(p));
+    }
+
     function test_withdrawable_reducedByDisputeLocksBeyondBonded() public {
         _unbond(600e6); // bonded 400, unbonding 600
         _lock(500e6); // 400 covered by bonded, 100 must stay in unbonding
@@ -310,6 +380,53 @@ contract ProviderStakingTest is UnitHelpers {
         assertEq(usdc.balanceOf(treasury), 1_000e6);
     }
 
+    // ---------------------------------------------------------------- slashUnlocked (SLA credits)
+
+    function _slashUnlocked(uint256 amount) internal returns (uint256 paid) {
+        vm.prank(address(sla));
+        paid = staking.slashUnlocked(p, amount, treasury, "sla");
+    }
+
+    function test_slashUnlocked_leavesDisputeLocksInPlace() public {
+        _unbond(400e6); // bonded 600, unbonding 400
+        _lock(700e6);
+        assertEq(staking.unlockedStake(p), 300e6);
+        vm.expectEmit(address(staking));
+        emit ProviderStaking.Jailed(p, 200e6);
+        vm.expectEmit(address(staking));
+        emit ProviderStaking.Slashed(p, 500e6, 300e6, treasury, "sla");
+        uint256 paid = _slashUnlocked(500e6);
+        assertEq(paid, 300e6);
+        assertTrue(_jailed(p));
+        (uint256 b, uint256 u,,,) = staking.stakeOf(p);
+        assertEq(b + u, 700e6, "the locked 700 must stay");
+        assertEq(b, 300e6, "bonded first, as every slash");
+        assertEq(usdc.balanceOf(treasury), 300e6);
+    }
+
+    function test_slashUnlocked_withinUnlocked_paysInFullWithoutJail() public {
+        _lock(400e6);
+        assertEq(_slashUnlocked(600e6), 600e6);
+        assertFalse(_jailed(p));
+        assertEq(_bonded(p), 400e6);
+        assertEq(staking.unlockedStake(p), 0);
+    }
+
+    function test_slashUnlocked_allLocked_paysZeroAndJails() public {
+        _lock(1_500e6);
+        assertEq(staking.unlockedStake(p), 0);
+        assertEq(_slashUnlocked(1e6), 0);
+        assertTrue(_jailed(p));
+        assertEq(_bonded(p), 1_000e6);
+        assertEq(usdc.balanceOf(treasury), 0);
+    }
+
+    function test_slashUnlocked_unauthorized_reverts() public {
+        vm.prank(guardian);
+        vm.expectRevert(_unauthorized(guardian));
+        staking.slashUnlocked(p, 1, guardian, "steal");
+    }
+
     function test_slash_noStake_paysZeroWithoutReverting() public {
         _provider(p2, 0);
         vm.prank(address(settlement));
@@ -354,6 +471,34 @@ contract ProviderStakingTest is UnitHelpers {
         assertFalse(staking.isActive(p));
         vm.expectEmit(address(staking));
         emit ProviderStaking.Unjailed(p);
+        vm.prank(p);
+        staking.unjail();
+        assertTrue(staking.isActive(p));
+    }
+
+    /// @dev An SLA credit that found the stake locked jails the provider with its stake still
+    ///      bonded: it must not walk out of jail on stake the disputes already hold.
+    function test_unjail_lockedStakeDoesNotCount_untilToppedUpOrReleased() public {
+        _lock(950e6);
+        _slashUnlocked(100e6); // 50 unlocked: paid, jailed for the other 50
+        assertTrue(_jailed(p));
+        assertEq(_bonded(p), 950e6);
+        vm.prank(p);
+        vm.expectRevert(abi.encodeWithSelector(ProviderStaking.BelowMinStake.selector, 0, 100e6));
+        staking.unjail();
+        _fund(p, 100e6);
+        vm.prank(p);
+        staking.stake(100e6);
+        vm.prank(p);
+        staking.unjail();
+        assertFalse(_jailed(p));
+    }
+
+    function test_unjail_afterDisputeReleased_works() public {
+        _lock(950e6);
+        _slashUnlocked(100e6);
+        vm.prank(address(settlement));
+        staking.unlock(p, 950e6); // the dispute closed without taking stake
         vm.prank(p);
         staking.unjail();
         assertTrue(staking.isActive(p));

@@ -864,6 +864,7 @@ contract SettlementTest is UnitHelpers {
         assertEq(d.feeBps, 250);
         assertEq(d.openedAt, block.timestamp);
         assertEq(uint8(d.status), uint8(Settlement.DisputeStatus.Open));
+        assertEq(d.resolveBy, block.timestamp + 7 days);
         assertEq(_locked(p), CHARGE);
     }
 
@@ -1120,14 +1121,174 @@ contract SettlementTest is UnitHelpers {
         _open(b, 0, CHARGE);
         vm.prank(p);
         staking.unbond(1_000e6); // try to run with the whole stake
+        (,, uint40 unlockAt,,) = staking.stakeOf(p);
+        vm.warp(block.timestamp + 6 days); // the arbiter has until day 7
+        vm.prank(p);
+        vm.expectRevert(abi.encodeWithSelector(ProviderStaking.StillUnbonding.selector, unlockAt));
+        staking.withdraw();
+        vm.prank(arbiter);
+        settlement.resolveDispute(1, false, 0);
+        vm.warp(block.timestamp + 8 days);
+        assertEq(staking.withdrawable(p), 1_000e6);
+    }
+
+    function test_openDispute_lockHeldPastUnbondingUntilExpiry() public {
+        UsageBatch memory b = _disputable();
+        _open(b, 0, CHARGE);
+        vm.prank(governor);
+        settlement.setDisputeResolutionPeriod(30 days); // longer than the unbonding delay
+        _open(b, 1, CHARGE); // resolveBy = now + 30 days
+        vm.prank(p);
+        staking.unbond(1_000e6);
         vm.warp(block.timestamp + staking.unbondingDelay());
+        settlement.expireDispute(1); // 7 days passed: anyone may close it
         assertEq(staking.withdrawable(p), 1_000e6 - CHARGE);
         vm.prank(p);
         staking.withdraw();
-        assertEq(_unbonding(p), CHARGE); // what the dispute may need stays slashable
-        vm.prank(arbiter);
-        settlement.resolveDispute(1, false, 0);
+        assertEq(_unbonding(p), CHARGE); // what the second dispute may need stays slashable
+        vm.warp(block.timestamp + 16 days);
+        settlement.expireDispute(2);
         assertEq(staking.withdrawable(p), CHARGE);
+    }
+
+    // ================================================================ dispute deadline
+
+    function test_resolveDispute_lastSecondBeforeDeadline_succeeds() public {
+        UsageBatch memory b = _disputable();
+        uint256 id = _open(b, 0, CHARGE);
+        vm.warp(settlement.disputeOf(id).resolveBy - 1);
+        vm.prank(arbiter);
+        settlement.resolveDispute(id, true, CHARGE);
+        assertEq(uint8(settlement.disputeOf(id).status), uint8(Settlement.DisputeStatus.Upheld));
+        assertEq(_available(c), 100e6);
+    }
+
+    function test_resolveDispute_atDeadline_reverts() public {
+        UsageBatch memory b = _disputable();
+        uint256 id = _open(b, 0, CHARGE);
+        uint40 resolveBy = settlement.disputeOf(id).resolveBy;
+        vm.warp(resolveBy);
+        vm.prank(arbiter);
+        vm.expectRevert(abi.encodeWithSelector(Settlement.ResolutionDeadlinePassed.selector, id, resolveBy));
+        settlement.resolveDispute(id, true, CHARGE);
+        assertEq(_locked(p), CHARGE);
+    }
+
+    function test_expireDispute_beforeDeadline_reverts() public {
+        UsageBatch memory b = _disputable();
+        uint256 id = _open(b, 0, CHARGE);
+        uint40 resolveBy = settlement.disputeOf(id).resolveBy;
+        vm.warp(resolveBy - 1);
+        vm.prank(p);
+        vm.expectRevert(abi.encodeWithSelector(Settlement.DisputeNotExpired.selector, id, resolveBy));
+        settlement.expireDispute(id);
+        assertEq(_locked(p), CHARGE);
+    }
+
+    function test_expireDispute_atDeadline_byAnyone_closesAsRejected() public {
+        UsageBatch memory b = _disputable();
+        uint256 id = _open(b, 0, CHARGE);
+        uint256 vestingBefore = _vesting(p);
+        uint256 feesBefore = settlement.protocolFees();
+        uint40 resolveBy = settlement.disputeOf(id).resolveBy;
+        vm.warp(resolveBy);
+        vm.expectEmit(address(settlement));
+        emit Settlement.DisputeResolved(id, false, 0, 0, 0, 0);
+        vm.expectEmit(address(settlement));
+        emit Settlement.DisputeExpired(id, stranger, resolveBy);
+        vm.prank(stranger);
+        settlement.expireDispute(id);
+        assertEq(uint8(settlement.disputeOf(id).status), uint8(Settlement.DisputeStatus.Expired));
+        assertEq(_locked(p), 0);
+        assertEq(_available(c), 100e6 - CHARGE); // nothing refunded
+        assertEq(_vesting(p) + _claimable(p), vestingBefore);
+        assertEq(settlement.protocolFees(), feesBefore);
+        assertEq(_bonded(p), 1_000e6);
+        _assertBacked();
+    }
+
+    function test_expireDispute_whilePaused_stillWorks() public {
+        UsageBatch memory b = _disputable();
+        uint256 id = _open(b, 0, CHARGE);
+        vm.prank(guardian);
+        settlement.pause();
+        vm.warp(block.timestamp + 7 days);
+        settlement.expireDispute(id);
+        assertEq(_locked(p), 0);
+    }
+
+    function test_expireDispute_closedOrUnknown_reverts() public {
+        UsageBatch memory b = _disputable();
+        uint256 id = _open(b, 0, CHARGE);
+        vm.warp(block.timestamp + 7 days);
+        settlement.expireDispute(id);
+        vm.expectRevert(abi.encodeWithSelector(Settlement.DisputeNotOpen.selector, id));
+        settlement.expireDispute(id);
+        vm.prank(arbiter);
+        vm.expectRevert(abi.encodeWithSelector(Settlement.DisputeNotOpen.selector, id));
+        settlement.resolveDispute(id, true, CHARGE);
+        vm.expectRevert(abi.encodeWithSelector(Settlement.DisputeNotOpen.selector, 42));
+        settlement.expireDispute(42);
+    }
+
+    function test_expireDispute_resolvedDispute_reverts() public {
+        UsageBatch memory b = _disputable();
+        uint256 id = _open(b, 0, CHARGE);
+        vm.prank(arbiter);
+        settlement.resolveDispute(id, true, CHARGE / 2);
+        vm.warp(block.timestamp + 7 days);
+        vm.expectRevert(abi.encodeWithSelector(Settlement.DisputeNotOpen.selector, id));
+        settlement.expireDispute(id);
+        assertEq(uint8(settlement.disputeOf(id).status), uint8(Settlement.DisputeStatus.Upheld));
+    }
+
+    function test_setDisputeResolutionPeriod_byGovernor_appliesToNewDisputesOnly() public {
+        UsageBatch memory b = _disputable();
+        uint256 first = _open(b, 0, CHARGE);
+        uint256 t0 = block.timestamp;
+        vm.expectEmit(address(settlement));
+        emit Settlement.DisputeResolutionPeriodSet(2 days);
+        vm.prank(governor);
+        settlement.setDisputeResolutionPeriod(2 days);
+        assertEq(settlement.disputeResolutionPeriod(), 2 days);
+        uint256 second = _open(b, 1, CHARGE);
+        assertEq(settlement.disputeOf(first).resolveBy, t0 + 7 days);
+        assertEq(settlement.disputeOf(second).resolveBy, t0 + 2 days);
+    }
+
+    function test_setDisputeResolutionPeriod_outOfBounds_reverts() public {
+        vm.startPrank(governor);
+        vm.expectRevert(
+            abi.encodeWithSelector(Settlement.ResolutionPeriodOutOfRange.selector, 1 days - 1, 1 days, 30 days)
+        );
+        settlement.setDisputeResolutionPeriod(1 days - 1);
+        vm.expectRevert(
+            abi.encodeWithSelector(Settlement.ResolutionPeriodOutOfRange.selector, 30 days + 1, 1 days, 30 days)
+        );
+        settlement.setDisputeResolutionPeriod(30 days + 1);
+        settlement.setDisputeResolutionPeriod(1 days);
+        settlement.setDisputeResolutionPeriod(30 days);
+        vm.stopPrank();
+        assertEq(settlement.disputeResolutionPeriod(), 30 days);
+    }
+
+    function test_setDisputeResolutionPeriod_unauthorized_reverts() public {
+        vm.prank(guardian);
+        vm.expectRevert(_unauthorized(guardian));
+        settlement.setDisputeResolutionPeriod(2 days);
+        vm.prank(arbiter);
+        vm.expectRevert(_unauthorized(arbiter));
+        settlement.setDisputeResolutionPeriod(30 days);
+        assertEq(settlement.disputeResolutionPeriod(), 7 days);
+    }
+
+    /// @dev The docs' arithmetic: usage served just before an unbond can still be disputed, and the
+    ///      dispute resolved or expired, before the unbonded stake may leave (Base: 2 * 3 + 7 < 14 days).
+    function test_defaults_disputeWindowPlusResolutionFitUnbonding() public view {
+        assertLe(
+            2 * settlement.DISPUTE_WINDOW() + settlement.disputeResolutionPeriod(), staking.unbondingDelay()
+        );
+        assertLe(2 * 3 days + settlement.disputeResolutionPeriod(), staking.unbondingDelay());
     }
 
     // ================================================================ receipts

@@ -259,6 +259,35 @@ contract SlaCreditsTest is UnitHelpers {
         _assertBacked();
     }
 
+    /// @dev Stake locked for open disputes is theirs: the credit gets only the unlocked rest, the
+    ///      provider is jailed for the shortfall, and the report still succeeds.
+    function test_submitReport_stakeLockedByDisputes_paysOnlyUnlockedAndJails() public {
+        vm.prank(address(settlement));
+        staking.lock(p, 900e6); // an open dispute's claim on 900 of the 1,000 staked
+        SlaReport memory r = _report(0, 1_500, 1_000e6); // 25%: 250 USDC owed
+        vm.expectEmit(address(staking));
+        emit ProviderStaking.Jailed(p, 150e6);
+        vm.expectEmit(address(staking));
+        emit ProviderStaking.Slashed(p, 250e6, 100e6, address(settlement), "sla");
+        _submit(r);
+        assertEq(_available(c), 1e6 + 100e6);
+        assertEq(_bonded(p), 900e6, "the locked stake stays for the dispute");
+        assertEq(_locked(p), 900e6);
+        assertTrue(_jailed(p));
+        _assertBacked();
+    }
+
+    function test_submitReport_stakeLockedBeyondStake_paysNothingWithoutReverting() public {
+        vm.prank(address(settlement));
+        staking.lock(p, 2_000e6);
+        SlaReport memory r = _report(0, 1_500, 1_000e6);
+        _submit(r);
+        assertTrue(sla.reported(_key(r)));
+        assertEq(_available(c), 1e6);
+        assertEq(_bonded(p), 1_000e6);
+        assertTrue(_jailed(p));
+    }
+
     function test_submitReport_unstakedProvider_paysNothingWithoutReverting() public {
         _provider(p2, 0);
         SlaReport memory r = _slaReport(p2, 0, 1_500, _spends1(c, 100e6));

@@ -69,10 +69,12 @@ abstract contract Fixture is Test {
         s[1] = ProviderRegistry.setPriceGrace.selector;
         manager.setTargetFunctionRole(address(registry), s, Roles.GOVERNOR);
 
-        s = new bytes4[](3);
+        s = new bytes4[](5);
         s[0] = ProviderStaking.slash.selector;
-        s[1] = ProviderStaking.lock.selector;
-        s[2] = ProviderStaking.unlock.selector;
+        s[1] = ProviderStaking.slashUnlocked.selector;
+        s[2] = ProviderStaking.lock.selector;
+        s[3] = ProviderStaking.unlock.selector;
+        s[4] = ProviderStaking.setFrozen.selector;
         manager.setTargetFunctionRole(address(staking), s, Roles.PROTOCOL);
         s = new bytes4[](2);
         s[0] = ProviderStaking.setMinStake.selector;
@@ -90,12 +92,13 @@ abstract contract Fixture is Test {
         s[3] = CustomerEscrow.unpause.selector;
         s[4] = Settlement.revokeGatewaySigner.selector;
         manager.setTargetFunctionRole(address(settlement), s, Roles.GUARDIAN);
-        s = new bytes4[](5);
+        s = new bytes4[](6);
         s[0] = CustomerEscrow.setWithdrawalDelay.selector;
         s[1] = Settlement.setGatewaySigner.selector;
         s[2] = Settlement.setFeeBps.selector;
         s[3] = Settlement.setCaps.selector;
         s[4] = Settlement.withdrawFees.selector;
+        s[5] = Settlement.setDisputeResolutionPeriod.selector;
         manager.setTargetFunctionRole(address(settlement), s, Roles.GOVERNOR);
         s = new bytes4[](1);
         s[0] = Settlement.resolveDispute.selector;

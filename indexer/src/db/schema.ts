@@ -51,7 +51,10 @@ export const SCHEMA: string[] = [
   `CREATE TABLE IF NOT EXISTS disputes (dispute_id numeric PRIMARY KEY, block_number bigint NOT NULL, timestamp bigint NOT NULL, tx_hash text NOT NULL,
      customer text NOT NULL, provider text NOT NULL, gateway_id int NOT NULL, batch_id numeric NOT NULL, entry_index int NOT NULL, amount numeric NOT NULL, reason_hash text NOT NULL)`,
   `CREATE TABLE IF NOT EXISTS dispute_resolutions (dispute_id numeric PRIMARY KEY, block_number bigint NOT NULL, timestamp bigint NOT NULL, tx_hash text NOT NULL,
-     upheld boolean NOT NULL, refund numeric NOT NULL, from_earnings numeric NOT NULL, from_stake numeric NOT NULL, from_fees numeric NOT NULL)`,
+     upheld boolean NOT NULL, refund numeric NOT NULL, from_earnings numeric NOT NULL, from_stake numeric NOT NULL, from_fees numeric NOT NULL,
+     expired boolean NOT NULL DEFAULT false)`,
+  // Databases created before disputes could expire (Settlement.expireDispute) lack the column.
+  `ALTER TABLE dispute_resolutions ADD COLUMN IF NOT EXISTS expired boolean NOT NULL DEFAULT false`,
   `CREATE TABLE IF NOT EXISTS sla_reports (report_key text PRIMARY KEY, block_number bigint NOT NULL, log_index int NOT NULL, timestamp bigint NOT NULL, tx_hash text NOT NULL,
      gateway_id int NOT NULL, provider text NOT NULL, tier int NOT NULL, window_start bigint NOT NULL, window_end bigint NOT NULL, requests bigint NOT NULL,
      availability_ppm bigint NOT NULL, p95_ttft_ms bigint NOT NULL, credit_bps numeric NOT NULL, total_spend numeric NOT NULL, credit_owed numeric NOT NULL, credit_paid numeric NOT NULL)`,

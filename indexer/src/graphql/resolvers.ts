@@ -82,7 +82,7 @@ const batchNode = (r: Row) => ({
 const disputeNode = (r: Row) => ({
   id: r.dispute_id, customer: r.customer, provider: r.provider, gatewayId: r.gateway_id, batchId: r.batch_id, entryIndex: r.entry_index,
   amount: r.amount, reasonHash: r.reason_hash, openedAt: Number(r.timestamp),
-  status: r.upheld === null || r.upheld === undefined ? "OPEN" : r.upheld ? "UPHELD" : "REJECTED",
+  status: r.upheld === null || r.upheld === undefined ? "OPEN" : r.upheld ? "UPHELD" : r.expired ? "EXPIRED" : "REJECTED",
   refund: r.refund ?? null, fromEarnings: r.from_earnings ?? null, fromStake: r.from_stake ?? null, fromFees: r.from_fees ?? null,
   resolvedAt: r.resolved_at === null || r.resolved_at === undefined ? null : Number(r.resolved_at), txHash: r.tx_hash,
 });
@@ -97,7 +97,7 @@ const slashNode = (r: Row) => ({
 });
 
 const BATCH_FROM = `(SELECT b.*, c.status, c.reason, c.checked_at FROM batches b LEFT JOIN batch_checks c USING (gateway_id, batch_id)) bx`;
-const DISPUTE_FROM = `(SELECT d.*, r.upheld, r.refund, r.from_earnings, r.from_stake, r.from_fees, r.timestamp AS resolved_at
+const DISPUTE_FROM = `(SELECT d.*, r.upheld, r.expired, r.refund, r.from_earnings, r.from_stake, r.from_fees, r.timestamp AS resolved_at
   FROM disputes d LEFT JOIN dispute_resolutions r USING (dispute_id)) dx`;
 const LEDGER_KEYS = ["block_number", "log_index", "sub"];
 
@@ -396,7 +396,8 @@ export const resolvers = {
       if (w.provider != null) where.push(`provider = ${ph(params, address(w.provider, "provider"))}`);
       if (w.status === "OPEN") where.push("upheld IS NULL");
       if (w.status === "UPHELD") where.push("upheld = true");
-      if (w.status === "REJECTED") where.push("upheld = false");
+      if (w.status === "REJECTED") where.push("upheld = false AND NOT expired");
+      if (w.status === "EXPIRED") where.push("expired");
       return page(ctx.db, { select: "*", from: DISPUTE_FROM, where, params, keys: ["dispute_id"], defaultDirection: "desc" }, a, disputeNode);
     },
     slaReports: (_: unknown, a: Args, ctx: GqlContext) => {

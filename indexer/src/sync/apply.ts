@@ -119,7 +119,7 @@ export class Applier {
         const id = String(a.disputeId);
         rows.dispute_resolutions.push({
           dispute_id: id, block_number: e.blockNumber, timestamp: e.timestamp, tx_hash: e.txHash, upheld: a.upheld,
-          refund: a.refund, from_earnings: a.fromEarnings, from_stake: a.fromStake, from_fees: a.fromFees,
+          refund: a.refund, from_earnings: a.fromEarnings, from_stake: a.fromStake, from_fees: a.fromFees, expired: false,
         });
         if (!a.upheld) break;
         const d = x.disputes.get(id) ?? (await x.lookupDispute(id));
@@ -139,6 +139,15 @@ export class Applier {
         }
         s.customer(d.customer).available += a.refund;
         this.ledger(rows, e, 0, d.customer, "DISPUTE_REFUND", a.refund, { dispute_id: id, provider: d.provider });
+        break;
+      }
+      case "Settlement.DisputeExpired": {
+        // Settlement.expireDispute emits DisputeResolved(upheld = false, nothing moved) just before,
+        // in the same transaction, so its row is in this range: mark it expired.
+        const id = String(a.disputeId);
+        const row = rows.dispute_resolutions.find((r) => String(r.dispute_id) === id);
+        if (row) row.expired = true;
+        else this.log.error({ disputeId: id }, "DisputeExpired without its DisputeResolved: status shows REJECTED");
         break;
       }
       // ---------------------------------------------------------------- staking

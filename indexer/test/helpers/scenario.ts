@@ -31,6 +31,7 @@ export async function runScenario(dn: Devnet, gw: GatewayStub | null): Promise<S
   await dn.send(gov, "settlement", "setWithdrawalDelay", [3600]);
   await dn.send(gov, "settlement", "setFeeBps", [300]);
   await dn.send(gov, "settlement", "setCaps", [50_000n * USDC, 250_000n * USDC, 3600]);
+  await dn.send(gov, "settlement", "setDisputeResolutionPeriod", [86_400]);
   await dn.send(gov, "settlement", "setGatewaySigner", [GATEWAY_ID, signer.account.address]);
   await dn.send(gov, "slaCredits", "setPolicy", [0, { availabilityTargetPpm: 999_000, stepPpm: 1_000, ttftTargetMs: 1_500, minRequests: 1_000, creditPerStepBps: 500, ttftCreditBps: 500, capBps: 2_500 }]);
   await dn.send(gov, "slaCredits", "setMaxCreditPerReport", [10_000n * USDC]);
@@ -139,6 +140,11 @@ export async function runScenario(dn: Devnet, gw: GatewayStub | null): Promise<S
   const s2 = await settle(dn, signer, gov, GATEWAY_ID, entries2, r2);
   batches.push({ ...s2, receipts: r2, entries: entries2 });
   gw?.publish(s2.batchId, r2);
+
+  // A dispute the arbiter never resolves: after the resolution period anyone (here B) expires it.
+  await dn.send(cust1, "settlement", "openDispute", [{ gatewayId: GATEWAY_ID, batchId: s2.batchId, index: 0 }, typed(entries2[0]!), entryHashes(entries2), 1n * USDC, keccak256(toHex("no answer"))]);
+  await dn.warp(86_400);
+  await dn.send(provB, "settlement", "expireDispute", [3n]);
   void bytesToHex;
   void modelId;
   return { providers: [A, B].map((a) => a.toLowerCase() as Address), customers: [C1, C2].map((a) => a.toLowerCase() as Address), batches };
