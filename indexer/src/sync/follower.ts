@@ -85,7 +85,7 @@ export class Follower {
     this.initialMinStake = BigInt(meta.get("initial_min_stake") ?? "0");
     const initialPeriod = BigInt(meta.get("initial_resolution_period")!);
     this.state = new State(BigInt(meta.get("dispute_window")!), BigInt(meta.get("initial_fee_bps")!), initialPeriod);
-    await this.fillResolveBy(initialPeriod);
+    await fillResolveBy(this.db, initialPeriod);
     this.applier = new Applier(this.state, this.log);
     await this.state.load(this.db);
     const cp = await this.db.query(`SELECT block_number, block_hash FROM checkpoint WHERE id = 1`);
@@ -96,22 +96,6 @@ export class Follower {
       this.stats.lastBlock = this.deployment.deployBlock - 1;
     }
     this.stats.events = Number((await this.db.query(`SELECT count(*)::int AS n FROM events`))[0]!.n);
-  }
-
-  /**
-   * Deadlines of disputes indexed before the column existed: the same sum as Applier's, with the
-   * period in force just before the DisputeOpened log (the last DisputeResolutionPeriodSet before it).
-   */
-  private async fillResolveBy(initialPeriod: bigint): Promise<void> {
-    await this.db.query(
-      `UPDATE disputes d SET resolve_by = d.timestamp + COALESCE((
-         SELECT (p.args->>'period')::bigint FROM events o, events p
-         WHERE o.contract = 'Settlement' AND o.name = 'DisputeOpened' AND o.args->>'disputeId' = d.dispute_id::text
-           AND p.contract = 'Settlement' AND p.name = 'DisputeResolutionPeriodSet' AND (p.block_number, p.log_index) < (o.block_number, o.log_index)
-         ORDER BY p.block_number DESC, p.log_index DESC LIMIT 1), $1::bigint)
-       WHERE d.resolve_by IS NULL`,
-      [initialPeriod.toString()],
-    );
   }
 
   get disputeWindow(): bigint {
@@ -298,6 +282,22 @@ export class Follower {
     this.stats.lastHash = h[0] ? String(h[0].hash) : null;
     this.stats.events = Number(big((await this.db.query(`SELECT count(*) AS n FROM events`))[0]!.n));
   }
+}
+
+/**
+ * Deadlines of disputes indexed before the column existed: the same sum as Applier's, with the
+ * period in force just before the DisputeOpened log (the last DisputeResolutionPeriodSet before it).
+ */
+export async function fillResolveBy(q: Queryable, initialPeriod: bigint): Promise<void> {
+  await q.query(
+    `UPDATE disputes d SET resolve_by = d.timestamp + COALESCE((
+       SELECT (p.args->>'period')::bigint FROM events o, events p
+       WHERE o.contract = 'Settlement' AND o.name = 'DisputeOpened' AND o.args->>'disputeId' = d.dispute_id::text
+         AND p.contract = 'Settlement' AND p.name = 'DisputeResolutionPeriodSet' AND (p.block_number, p.log_index) < (o.block_number, o.log_index)
+       ORDER BY p.block_number DESC, p.log_index DESC LIMIT 1), $1::bigint)
+     WHERE d.resolve_by IS NULL`,
+    [initialPeriod.toString()],
+  );
 }
 
 const BATCH_SETTLED_TOPIC = toEventSelector(settlementAbi.find((i) => i.type === "event" && i.name === "BatchSettled") as AbiEvent);
