@@ -167,6 +167,23 @@ function scenarioSuite(name: string, dbOpts: () => Promise<{ opts: Record<string
       assert.equal(BigInt(b[0].disputes[0].fromFees) + BigInt(b[0].disputes[0].fromEarnings), 8_000_000n);
     });
 
+    test("disputes: the deadline equals the contract's resolveBy (the period set before they opened)", async (t) => {
+      if (skipped) return t.skip(skipped);
+      const d: any = await gql(ix.url, `{ disputes(orderDirection: asc) { nodes { id openedAt resolveBy status } } }`);
+      const nodes = d.disputes.nodes;
+      assert.equal(nodes.length, 3);
+      for (const n of nodes) {
+        const onChain = await dn.pc.readContract({ address: dn.deployment.contracts.settlement, abi: settlementAbi, functionName: "disputeOf", args: [BigInt(n.id)] });
+        assert.equal(n.resolveBy, Number(onChain.resolveBy), `dispute ${n.id}`);
+        // The scenario sets a one-day period before any dispute opens (the deployment's is a week).
+        assert.equal(n.resolveBy - n.openedAt, 86_400, `dispute ${n.id}`);
+      }
+      // The expired one was closed at or after its deadline.
+      const expired: any = await gql(ix.url, `{ dispute(id: "3") { status resolveBy resolvedAt } }`);
+      assert.equal(expired.dispute.status, "EXPIRED");
+      assert.ok(expired.dispute.resolvedAt >= expired.dispute.resolveBy);
+    });
+
     test("verifyReceipt gives the leaf, a proof the contract accepts, and the verdict", async (t) => {
       if (skipped) return t.skip(skipped);
       const r = story.batches[1]!.receipts[0]!;

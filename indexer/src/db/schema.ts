@@ -49,7 +49,10 @@ export const SCHEMA: string[] = [
      ttft_ms int NOT NULL, duration_ms int NOT NULL, status int NOT NULL, served_at bigint NOT NULL, PRIMARY KEY (gateway_id, batch_id, id))`,
   `CREATE INDEX IF NOT EXISTS receipts_id ON receipts (id)`,
   `CREATE TABLE IF NOT EXISTS disputes (dispute_id numeric PRIMARY KEY, block_number bigint NOT NULL, timestamp bigint NOT NULL, tx_hash text NOT NULL,
-     customer text NOT NULL, provider text NOT NULL, gateway_id int NOT NULL, batch_id numeric NOT NULL, entry_index int NOT NULL, amount numeric NOT NULL, reason_hash text NOT NULL)`,
+     customer text NOT NULL, provider text NOT NULL, gateway_id int NOT NULL, batch_id numeric NOT NULL, entry_index int NOT NULL, amount numeric NOT NULL, reason_hash text NOT NULL,
+     resolve_by bigint)`,
+  // Databases created before disputes had a deadline lack the column; Follower.init fills it in.
+  `ALTER TABLE disputes ADD COLUMN IF NOT EXISTS resolve_by bigint`,
   `CREATE TABLE IF NOT EXISTS dispute_resolutions (dispute_id numeric PRIMARY KEY, block_number bigint NOT NULL, timestamp bigint NOT NULL, tx_hash text NOT NULL,
      upheld boolean NOT NULL, refund numeric NOT NULL, from_earnings numeric NOT NULL, from_stake numeric NOT NULL, from_fees numeric NOT NULL,
      expired boolean NOT NULL DEFAULT false)`,

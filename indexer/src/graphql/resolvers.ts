@@ -81,7 +81,7 @@ const batchNode = (r: Row) => ({
 });
 const disputeNode = (r: Row) => ({
   id: r.dispute_id, customer: r.customer, provider: r.provider, gatewayId: r.gateway_id, batchId: r.batch_id, entryIndex: r.entry_index,
-  amount: r.amount, reasonHash: r.reason_hash, openedAt: Number(r.timestamp),
+  amount: r.amount, reasonHash: r.reason_hash, openedAt: Number(r.timestamp), resolveBy: Number(r.resolve_by),
   status: r.upheld === null || r.upheld === undefined ? "OPEN" : r.upheld ? "UPHELD" : r.expired ? "EXPIRED" : "REJECTED",
   refund: r.refund ?? null, fromEarnings: r.from_earnings ?? null, fromStake: r.from_stake ?? null, fromFees: r.from_fees ?? null,
   resolvedAt: r.resolved_at === null || r.resolved_at === undefined ? null : Number(r.resolved_at), txHash: r.tx_hash,

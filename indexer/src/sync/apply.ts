@@ -97,6 +97,10 @@ export class Applier {
       case "Settlement.FeeSet":
         s.feeBps = BigInt(a.feeBps);
         break;
+      case "Settlement.DisputeResolutionPeriodSet":
+        // Only disputes opened from now on get it: an open dispute keeps its deadline.
+        s.resolutionPeriod = BigInt(a.period);
+        break;
       case "Settlement.EarningsClaimed": {
         const w = s.earning(a.provider);
         roll(w, BigInt(e.timestamp) / s.disputeWindow);
@@ -112,6 +116,10 @@ export class Applier {
         rows.disputes.push({
           dispute_id: id, block_number: e.blockNumber, timestamp: e.timestamp, tx_hash: e.txHash, customer: a.customer, provider: a.provider,
           gateway_id: Number(a.entry.gatewayId), batch_id: a.entry.batchId, entry_index: Number(a.entry.index), amount: a.amount, reason_hash: a.reasonHash,
+          // Settlement.openDispute: resolveBy = block.timestamp + disputeResolutionPeriod in force.
+          // DisputeOpened does not carry it, but this sum is exact (the period is tracked from the
+          // deployment's value and DisputeResolutionPeriodSet events, in log order).
+          resolve_by: BigInt(e.timestamp) + s.resolutionPeriod,
         });
         break;
       }

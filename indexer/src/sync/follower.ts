@@ -67,18 +67,25 @@ export class Follower {
     if (meta.has("settlement") && meta.get("settlement") !== settlement) {
       throw new Error(`this database indexes Settlement ${meta.get("settlement")}, not ${settlement}: use another data directory or schema`);
     }
-    if (!meta.has("dispute_window")) {
-      const { disputeWindow, feeBps, minStake } = await this.readConstants();
+    // A database created before disputes had a deadline lacks the period: read the constants again.
+    if (!meta.has("dispute_window") || !meta.has("initial_resolution_period")) {
+      const { disputeWindow, feeBps, minStake, resolutionPeriod } = await this.readConstants();
       await this.db.query(
-        `INSERT INTO meta (key, value) VALUES ('settlement', $1), ('dispute_window', $2), ('initial_fee_bps', $3), ('initial_min_stake', $4) ON CONFLICT (key) DO NOTHING`,
-        [settlement, disputeWindow.toString(), feeBps.toString(), minStake.toString()],
+        `INSERT INTO meta (key, value) VALUES ('settlement', $1), ('dispute_window', $2), ('initial_fee_bps', $3), ('initial_min_stake', $4),
+           ('initial_resolution_period', $5) ON CONFLICT (key) DO NOTHING`,
+        [settlement, disputeWindow.toString(), feeBps.toString(), minStake.toString(), resolutionPeriod.toString()],
       );
-      meta.set("dispute_window", disputeWindow.toString());
-      meta.set("initial_fee_bps", feeBps.toString());
-      meta.set("initial_min_stake", minStake.toString());
+      if (!meta.has("dispute_window")) {
+        meta.set("dispute_window", disputeWindow.toString());
+        meta.set("initial_fee_bps", feeBps.toString());
+        meta.set("initial_min_stake", minStake.toString());
+      }
+      meta.set("initial_resolution_period", resolutionPeriod.toString());
     }
     this.initialMinStake = BigInt(meta.get("initial_min_stake") ?? "0");
-    this.state = new State(BigInt(meta.get("dispute_window")!), BigInt(meta.get("initial_fee_bps")!));
+    const initialPeriod = BigInt(meta.get("initial_resolution_period")!);
+    this.state = new State(BigInt(meta.get("dispute_window")!), BigInt(meta.get("initial_fee_bps")!), initialPeriod);
+    await fillResolveBy(this.db, initialPeriod);
     this.applier = new Applier(this.state, this.log);
     await this.state.load(this.db);
     const cp = await this.db.query(`SELECT block_number, block_hash FROM checkpoint WHERE id = 1`);
@@ -96,10 +103,11 @@ export class Follower {
   }
 
   /**
-   * DISPUTE_WINDOW (immutable), and the fee and minimum stake in force when the contracts were
-   * deployed (later values come from FeeSet / MinStakeSet events).
+   * DISPUTE_WINDOW (immutable), and the fee, minimum stake and dispute resolution period in force
+   * when the contracts were deployed (later values come from FeeSet / MinStakeSet /
+   * DisputeResolutionPeriodSet events; the initial values are set without an event).
    */
-  private async readConstants(): Promise<{ disputeWindow: bigint; feeBps: bigint; minStake: bigint }> {
+  private async readConstants(): Promise<{ disputeWindow: bigint; feeBps: bigint; minStake: bigint; resolutionPeriod: bigint }> {
     const call = async (to: Hex, abi: Abi, fn: string, block: Hex | "latest") => {
       const data = encodeFunctionData({ abi, functionName: fn });
       const out = await this.rpc.call<Hex>("eth_call", [{ to, data }, block]);
@@ -116,6 +124,7 @@ export class Follower {
       disputeWindow,
       feeBps: await call(settlement, settlementAbi, "feeBps", hex(block)),
       minStake: await call(providerStaking, providerStakingAbi, "minStake", hex(block)),
+      resolutionPeriod: await call(settlement, settlementAbi, "disputeResolutionPeriod", hex(block)),
     };
   }
 
@@ -273,6 +282,22 @@ export class Follower {
     this.stats.lastHash = h[0] ? String(h[0].hash) : null;
     this.stats.events = Number(big((await this.db.query(`SELECT count(*) AS n FROM events`))[0]!.n));
   }
+}
+
+/**
+ * Deadlines of disputes indexed before the column existed: the same sum as Applier's, with the
+ * period in force just before the DisputeOpened log (the last DisputeResolutionPeriodSet before it).
+ */
+export async function fillResolveBy(q: Queryable, initialPeriod: bigint): Promise<void> {
+  await q.query(
+    `UPDATE disputes d SET resolve_by = d.timestamp + COALESCE((
+       SELECT (p.args->>'period')::bigint FROM events o, events p
+       WHERE o.contract = 'Settlement' AND o.name = 'DisputeOpened' AND o.args->>'disputeId' = d.dispute_id::text
+         AND p.contract = 'Settlement' AND p.name = 'DisputeResolutionPeriodSet' AND (p.block_number, p.log_index) < (o.block_number, o.log_index)
+       ORDER BY p.block_number DESC, p.log_index DESC LIMIT 1), $1::bigint)
+     WHERE d.resolve_by IS NULL`,
+    [initialPeriod.toString()],
+  );
 }
 
 const BATCH_SETTLED_TOPIC = toEventSelector(settlementAbi.find((i) => i.type === "event" && i.name === "BatchSettled") as AbiEvent);

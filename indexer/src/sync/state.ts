@@ -20,13 +20,18 @@ export class State {
   stakes = new Map<string, StakeState>();
   earnings = new Map<string, EarningsState>();
   feeBps = 0n;
+  /** Settlement.disputeResolutionPeriod in force: a dispute's deadline is its opening time plus this. */
+  resolutionPeriod = 0n;
 
   readonly disputeWindow: bigint;
   readonly initialFeeBps: bigint;
-  constructor(disputeWindow: bigint, initialFeeBps: bigint) {
+  readonly initialResolutionPeriod: bigint;
+  constructor(disputeWindow: bigint, initialFeeBps: bigint, initialResolutionPeriod: bigint) {
     this.disputeWindow = disputeWindow;
     this.initialFeeBps = initialFeeBps;
     this.feeBps = initialFeeBps;
+    this.initialResolutionPeriod = initialResolutionPeriod;
+    this.resolutionPeriod = initialResolutionPeriod;
   }
 
   customer(a: string): CustomerState {
@@ -63,6 +68,10 @@ export class State {
     });
     const fee = await q.query(`SELECT args->>'feeBps' AS fee FROM events WHERE name = 'FeeSet' AND contract = 'Settlement' ORDER BY block_number DESC, log_index DESC LIMIT 1`);
     this.feeBps = fee[0] ? big(fee[0].fee) : this.initialFeeBps;
+    const period = await q.query(
+      `SELECT args->>'period' AS period FROM events WHERE name = 'DisputeResolutionPeriodSet' AND contract = 'Settlement' ORDER BY block_number DESC, log_index DESC LIMIT 1`,
+    );
+    this.resolutionPeriod = period[0] ? big(period[0].period) : this.initialResolutionPeriod;
   }
 }
 

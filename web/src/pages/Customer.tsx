@@ -6,6 +6,7 @@ import { TopUp } from "./customer/TopUp.tsx";
 import { Withdraw } from "./customer/Withdraw.tsx";
 import { Keys } from "./customer/Keys.tsx";
 import { Usage } from "./customer/Usage.tsx";
+import { MyDisputes } from "../components/Disputes.tsx";
 
 function CustomerPageContent() {
   return (
@@ -20,6 +21,7 @@ function CustomerPageContent() {
           </div>
           <Keys />
           <Usage />
+          <MyDisputes party="customer" />
         </SessionProvider>
       </RequireWallet>
     </>

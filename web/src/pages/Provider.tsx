@@ -6,6 +6,7 @@ import { Workers } from "./provider/Workers.tsx";
 import { Stake } from "./provider/Stake.tsx";
 import { Earnings } from "./provider/Earnings.tsx";
 import { Sla } from "./provider/Sla.tsx";
+import { MyDisputes } from "../components/Disputes.tsx";
 
 function ProviderSections() {
   const registered = !!useRegistered();
@@ -15,6 +16,7 @@ function ProviderSections() {
       <Models enabled={registered} />
       <Stake enabled={registered} />
       <Earnings />
+      <MyDisputes party="provider" />
       <Workers enabled={registered} />
       <Sla />
     </>
