@@ -102,6 +102,7 @@ describe("registration", () => {
       s.gw.forgetAll();
       await s.gw.waitFor(() => s.gw.registrations.length === 2);
       assert.notEqual(s.token(), oldToken);
+      assert.ok(BigInt(s.gw.registrations[1]!.issuedAt) > BigInt(s.gw.registrations[0]!.issuedAt), "newer than the last registration, even within the same second (the gateway refuses anything else)");
       await s.gw.waitFor(() => s.worker.workerId() === s.gw.registrations[1]!.workerId);
       assert.equal((await post(s.chatUrl, chatBody(), { token: oldToken })).status, 401);
       assert.equal((await post(s.chatUrl, chatBody(), { token: s.token() })).status, 200);

@@ -82,7 +82,12 @@ export async function startWorker(options: WorkerOptions, deps: WorkerDeps = {})
       server.closeAllConnections();
     });
 
+  // The gateway accepts a registration only if it is newer than the last one it accepted, to the
+  // second: a re-registration within the same second as the previous one would be refused for good.
+  let lastIssuedAt = 0;
   async function register(): Promise<Registered> {
+    const issuedAt = Math.max(Math.floor(Date.now() / 1000), lastIssuedAt + 1);
+    lastIssuedAt = issuedAt;
     const registration = buildRegistration(account, {
       provider: config.provider,
       endpoint: publicUrl,
@@ -90,7 +95,7 @@ export async function startWorker(options: WorkerOptions, deps: WorkerDeps = {})
       maxConcurrency: config.maxConcurrency,
       gateway: config.gatewayAddress,
       ttlSec: config.registrationTtlSec,
-    });
+    }, issuedAt);
     const signature = await signRegistration(account, config.chainId, config.registry, registration);
     return gateway.register({ registration: registrationToJson(registration), signature });
   }
