@@ -200,6 +200,13 @@ describe("dApp in Chromium", { skip: skip ?? false }, () => {
       await page.getByTestId("key-row").filter({ hasText: "browser test" }).filter({ hasText: "5.00 USDC" }).waitFor();
       await shot(page, "customer-key-created");
 
+      // The daily cap changes in place (PATCH /v1/keys/:id); the list is re-read from the gateway.
+      const row = page.getByTestId("key-row").filter({ hasText: "browser test" });
+      await row.getByRole("button", { name: "Change" }).click();
+      await row.getByLabel("New daily cap").fill("7");
+      await row.getByRole("button", { name: "Save" }).click();
+      await page.getByTestId("key-row").filter({ hasText: "browser test" }).filter({ hasText: "7.00 USDC" }).waitFor();
+
       // The key works against the gateway, exactly as the page's snippet shows.
       const res = await fetch(`${stack.gatewayUrl}/v1/chat/completions`, {
         method: "POST",
