@@ -213,7 +213,11 @@ describe("batch posting", () => {
       assert.equal(published.receipts.length, Number(signed.receipt_count), "the skipping batch still publishes every receipt it committed to");
       assert.equal(published.receiptsRoot, signed.root, "and its root recomputes from them");
       const recollected = await gw.ctx.db.query(`SELECT id FROM receipts WHERE batch_id = $1`, [id.toString()]);
-      assert.ok(published.receipts.some((r) => recollected.some((x) => x.id === r.id)), "the charging batch holds some of the same receipts");
+      const shared = published.receipts.find((r) => recollected.some((x) => x.id === r.id));
+      assert.ok(shared, "the charging batch holds some of the same receipts");
+      const one = (await (await fetch(`${url}/v1/receipts/${shared.id}`)).json()) as { batch: { batchId: string }; batches: { batch: { batchId: string; receiptsRoot: string }; proof: string[] }[] };
+      assert.deepEqual(one.batches.map((b) => b.batch.batchId), [skippedIn, id.toString()], "the receipt lists both batches, each with its own proof");
+      assert.equal(one.batch.batchId, id.toString(), "and names the one that charged it");
     } finally {
       await gw.close();
     }

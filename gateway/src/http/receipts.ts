@@ -43,15 +43,25 @@ export function receiptRoutes(ctx: Ctx) {
       const rows = await ctx.db.query(`SELECT * FROM receipts WHERE id = $1`, [req.params.id.toLowerCase()]);
       if (!rows[0]) return reply.code(404).send(notFound("no such receipt", "receipt_not_found").body());
       const r = rowToReceipt(rows[0]);
-      const out: Record<string, unknown> = { receipt: receiptJson(r), batch: null, proof: null };
-      if (r.batchId !== null) {
-        const batch = await postedBatch(r.batchId);
-        if (batch) {
-          const { tree } = await batchReceipts(r.batchId);
-          out.batch = { gatewayId: ctx.config.gatewayId, batchId: r.batchId.toString(), receiptsRoot: batch.root as Hex, txHash: batch.tx_hash, settled: batch.state === "settled" };
-          out.proof = receiptProof(tree, r);
-        }
+      const out: Record<string, unknown> = { receipt: receiptJson(r), batch: null, proof: null, batches: [] };
+      // Every posted batch that committed to this receipt: usually one; two when its entry was
+      // skipped for lack of balance and a later batch charged it (batch_receipts). `batch` and
+      // `proof` are the one that charges it (receipts.batch_id).
+      const member = await ctx.db.query(`SELECT batch_id FROM batch_receipts WHERE receipt_id = $1 ORDER BY batch_id`, [r.id]);
+      const all: Record<string, unknown>[] = [];
+      for (const m of member) {
+        const id = BigInt(String(m.batch_id));
+        const batch = await postedBatch(id);
+        if (!batch) continue;
+        const { tree } = await batchReceipts(id);
+        const entry = {
+          batch: { gatewayId: ctx.config.gatewayId, batchId: id.toString(), receiptsRoot: batch.root as Hex, txHash: batch.tx_hash, settled: batch.state === "settled" },
+          proof: receiptProof(tree, r),
+        };
+        all.push(entry);
+        if (r.batchId === id) Object.assign(out, entry);
       }
+      out.batches = all;
       return out;
     });
   };
