@@ -221,22 +221,25 @@ const Provider = {
 
 // ------------------------------------------------------------------ customers
 
-type CustomerParent = { address: string; row: Row | null };
+type CustomerParent = { address: string; row: Row | null; totals?: Promise<Map<string, bigint>> };
 
-async function customerTotals(ctx: GqlContext, c: string) {
-  const rows = await ctx.db.query(`SELECT kind, sum(amount) AS s FROM ledger WHERE customer = $1 GROUP BY kind`, [c]);
-  return new Map(rows.map((r) => [String(r.kind), big(r.s)]));
+/** Sums per ledger kind, read once per customer object of a query (five fields share one read). */
+function customerTotals(ctx: GqlContext, c: CustomerParent): Promise<Map<string, bigint>> {
+  c.totals ??= ctx.db
+    .query(`SELECT kind, sum(amount) AS s FROM ledger WHERE customer = $1 GROUP BY kind`, [c.address])
+    .then((rows) => new Map(rows.map((r) => [String(r.kind), big(r.s)])));
+  return c.totals;
 }
 
 const Customer = {
   available: (c: CustomerParent) => big(c.row?.available),
   pending: (c: CustomerParent) => big(c.row?.pending),
   unlockAt: (c: CustomerParent) => Number(c.row?.unlock_at ?? 0),
-  totalDeposited: async (c: CustomerParent, _: Args, ctx: GqlContext) => (await customerTotals(ctx, c.address)).get("DEPOSIT") ?? 0n,
-  totalWithdrawn: async (c: CustomerParent, _: Args, ctx: GqlContext) => (await customerTotals(ctx, c.address)).get("WITHDRAWN") ?? 0n,
-  totalCharged: async (c: CustomerParent, _: Args, ctx: GqlContext) => (await customerTotals(ctx, c.address)).get("CHARGE") ?? 0n,
-  totalSlaCredits: async (c: CustomerParent, _: Args, ctx: GqlContext) => (await customerTotals(ctx, c.address)).get("SLA_CREDIT") ?? 0n,
-  totalRefunds: async (c: CustomerParent, _: Args, ctx: GqlContext) => (await customerTotals(ctx, c.address)).get("DISPUTE_REFUND") ?? 0n,
+  totalDeposited: async (c: CustomerParent, _: Args, ctx: GqlContext) => (await customerTotals(ctx, c)).get("DEPOSIT") ?? 0n,
+  totalWithdrawn: async (c: CustomerParent, _: Args, ctx: GqlContext) => (await customerTotals(ctx, c)).get("WITHDRAWN") ?? 0n,
+  totalCharged: async (c: CustomerParent, _: Args, ctx: GqlContext) => (await customerTotals(ctx, c)).get("CHARGE") ?? 0n,
+  totalSlaCredits: async (c: CustomerParent, _: Args, ctx: GqlContext) => (await customerTotals(ctx, c)).get("SLA_CREDIT") ?? 0n,
+  totalRefunds: async (c: CustomerParent, _: Args, ctx: GqlContext) => (await customerTotals(ctx, c)).get("DISPUTE_REFUND") ?? 0n,
   deposits: (c: CustomerParent, args: PageArgs, ctx: GqlContext) => ledgerPage(ctx, ["customer = $1", "kind = 'DEPOSIT'"], [c.address], args),
   withdrawals: (c: CustomerParent, args: PageArgs, ctx: GqlContext) =>
     ledgerPage(ctx, ["customer = $1", "kind IN ('WITHDRAWAL_REQUESTED', 'WITHDRAWAL_CANCELED', 'WITHDRAWN')"], [c.address], args),
