@@ -76,6 +76,9 @@ class StallClock {
 
 let stallClock: StallClock | null = null;
 
+/** A jsonb column: PostgreSQL's driver parses it, PGlite may hand back the text. */
+const jsonColumn = (v: unknown): unknown => (v === null || v === undefined ? null : typeof v === "string" ? JSON.parse(v) : v);
+
 export class WorkerRegistry {
   private readonly db: Db;
   private readonly secret: Buffer;
@@ -207,26 +210,24 @@ export class WorkerRegistry {
     for (const row of rows) {
       const id = String(row.id);
       seen.add(id);
-      const models = typeof row.models === "string" ? JSON.parse(row.models) : row.models;
-      const health = row.health === null ? null : typeof row.health === "string" ? JSON.parse(row.health) : row.health;
-      for (const m of models as string[]) this.knownModels.add(m);
       const existing = this.byId.get(id);
-      if (existing) {
-        existing.lastSeenMs = Math.max(existing.lastSeenMs, Number(row.last_seen_ms));
-        existing.draining = Boolean(row.draining);
-        existing.maxConcurrency = Number(row.max_concurrency);
-        existing.health = health;
+      if (!existing) {
+        this.add(row);
         continue;
       }
-      this.add(row);
+      // A row's id changes with every registration, so only the live fields can differ here.
+      existing.lastSeenMs = Math.max(existing.lastSeenMs, Number(row.last_seen_ms));
+      existing.draining = Boolean(row.draining);
+      existing.maxConcurrency = Number(row.max_concurrency);
+      existing.health = jsonColumn(row.health) as WorkerHealth | null;
     }
     for (const id of this.byId.keys()) if (!seen.has(id)) this.byId.delete(id);
   }
 
   /** A worker entry from its database row (registered by this or another replica). */
   private add(row: Row): void {
-    const models = (typeof row.models === "string" ? JSON.parse(row.models) : row.models) as string[];
-    const health = row.health === null || row.health === undefined ? null : typeof row.health === "string" ? JSON.parse(row.health) : row.health;
+    const models = jsonColumn(row.models) as string[];
+    const health = jsonColumn(row.health) as WorkerHealth | null;
     for (const m of models) this.knownModels.add(m);
     const worker = getAddress(String(row.worker));
     for (const [oldId, w] of this.byId) if (w.worker === worker && oldId !== String(row.id)) this.byId.delete(oldId); // one entry per worker key
