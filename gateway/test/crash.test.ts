@@ -8,12 +8,11 @@ import { fileURLToPath } from "node:url";
 import { after, before, describe, it } from "node:test";
 import OpenAI from "openai";
 import { settlementAbi } from "@tollgate/protocol";
-import { GATEWAY_ID, MODEL, freshDataDir, loginAndCreateKey, removeDir, startEnv, startRig, stopRig, waitFor, type Env, type WorkerRig } from "./helpers/stack.ts";
+import { GATEWAY_ID, MODEL, freshDataDir, loginAndCreateKey, removeDir, startEnv, followingRig, waitFor, type Env } from "./helpers/stack.ts";
 
 const CLI = fileURLToPath(new URL("../src/cli.ts", import.meta.url));
 let env: Env;
-let rig: WorkerRig | null = null;
-let rigRegisteredAt = 0;
+let worker: ReturnType<typeof followingRig>;
 let dataDir: string;
 let key: string | null = null;
 
@@ -59,28 +58,18 @@ async function startCli(extra: Record<string, string> = {}): Promise<{ child: Ch
   return { child, url };
 }
 
-/** The provider's worker, registered with the incarnation at `url` (it follows the gateway to its new port). */
-async function serveWith(url: string): Promise<void> {
-  if (rig) await stopRig(rig);
-  rig = null;
-  // issuedAt has one-second resolution and a registration must be newer than the last accepted.
-  const nextSecond = (Math.floor(rigRegisteredAt / 1000) + 1) * 1000;
-  if (Date.now() < nextSecond) await new Promise((r) => setTimeout(r, nextSecond - Date.now()));
-  rig = await startRig(env, url, 0);
-  rigRegisteredAt = Date.now();
-}
-
 const nextBatchId = () => env.chain.publicClient.readContract({ address: env.contracts.settlement, abi: settlementAbi, functionName: "nextBatchId", args: [GATEWAY_ID] }) as Promise<bigint>;
 const status = async (url: string) => (await (await fetch(`${url}/status`)).json()) as { batches: Record<string, { count: number }>; unbatchedReceipts: number; workers: { alive: boolean }[] };
 
 before(async () => {
   env = await startEnv({ providers: 1, deposit: 20_000_000n });
+  worker = followingRig(env);
   dataDir = await freshDataDir();
 });
 
 after(async () => {
   if (dataDir) removeDir(dataDir);
-  if (rig) await stopRig(rig);
+  await worker?.stop();
   await env?.stop();
 });
 
@@ -90,7 +79,7 @@ describe("tollgate-gateway killed with SIGKILL while posting a batch", () => {
       const before = await nextBatchId();
       const { child, url } = await startCli({ TOLLGATE_CHAOS_KILL_AT: stage });
       const killed = new Promise<NodeJS.Signals | null>((resolve) => child.once("exit", (_c, s) => resolve(s)));
-      await serveWith(url);
+      await worker.serveWith(url);
       await waitFor(async () => (await status(url)).workers.some((w) => w.alive), 10_000, "worker alive");
       key ??= (await loginAndCreateKey(url, env.customer, env.chain.chainId)).key;
       const client = new OpenAI({ baseURL: `${url}/v1`, apiKey: key, maxRetries: 0 });

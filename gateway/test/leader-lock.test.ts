@@ -7,22 +7,11 @@ import assert from "node:assert/strict";
 import { randomBytes } from "node:crypto";
 import { after, describe, it } from "node:test";
 import { openPostgres, type Db } from "../src/store/db.ts";
+import { TEST_PG as PG, postgresMissing } from "./helpers/services.ts";
 
-const PG = process.env.TEST_DATABASE_URL ?? "postgres://postgres@127.0.0.1:5432/test";
 const LOCK = 7264002;
 
-async function pgMissing(): Promise<string | null> {
-  try {
-    const { default: pg } = await import("pg");
-    const c = new pg.Client({ connectionString: PG, connectionTimeoutMillis: 2000 });
-    await c.connect();
-    await c.end();
-    return null;
-  } catch (err) {
-    return `PostgreSQL not reachable at ${PG}: ${(err as Error).message}`;
-  }
-}
-const missing = await pgMissing();
+const missing = await postgresMissing();
 if (missing) console.log(`# skipping leader-lock tests: ${missing}`);
 
 const opened: { db: Db; schema: string }[] = [];

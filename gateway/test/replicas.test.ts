@@ -13,32 +13,9 @@ import { ANVIL_KEYS, available, fundCustomer } from "./helpers/chain.ts";
 import { countChatPromptTokens as countChatPrompt } from "@tollgate/protocol/tokens";
 import { chargeUnits } from "../src/metering/receipts.ts";
 import type { Gateway } from "../src/server.ts";
+import { TEST_PG as PG, TEST_REDIS as REDIS, postgresMissing, redisMissing } from "./helpers/services.ts";
 
-const PG = process.env.TEST_DATABASE_URL ?? "postgres://postgres@127.0.0.1:5432/test";
-const REDIS = process.env.TEST_REDIS_URL ?? "redis://127.0.0.1:6379";
-
-async function servicesMissing(): Promise<string | null> {
-  try {
-    const { default: pg } = await import("pg");
-    const c = new pg.Client({ connectionString: PG, connectionTimeoutMillis: 2000 });
-    await c.connect();
-    await c.end();
-  } catch (err) {
-    return `PostgreSQL not reachable at ${PG}: ${(err as Error).message}`;
-  }
-  try {
-    const { Redis } = await import("ioredis");
-    const r = new Redis(REDIS, { lazyConnect: true, connectTimeout: 2000, maxRetriesPerRequest: 0, retryStrategy: () => null });
-    await r.connect();
-    await r.ping();
-    r.disconnect();
-  } catch (err) {
-    return `Redis not reachable at ${REDIS}: ${(err as Error).message}`;
-  }
-  return null;
-}
-
-const missing = await servicesMissing();
+const missing = (await postgresMissing()) ?? (await redisMissing());
 if (missing) console.log(`# skipping replica tests: ${missing}`);
 
 const MAX_TOKENS = 100;

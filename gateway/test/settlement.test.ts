@@ -7,14 +7,13 @@ import { after, before, describe, it } from "node:test";
 import OpenAI from "openai";
 import type { Hex } from "viem";
 import { entryCharge, receiptLeafHash, settlementAbi, testUsdcAbi, verifyReceiptProof, type Receipt } from "@tollgate/protocol";
-import { GATEWAY_ID, MODEL, freshDataDir, loginAndCreateKey, removeDir, startEnv, startGateway, startRig, stopRig, waitFor, type Env, type WorkerRig } from "./helpers/stack.ts";
+import { GATEWAY_ID, MODEL, freshDataDir, loginAndCreateKey, removeDir, startEnv, startGateway, followingRig, waitFor, type Env } from "./helpers/stack.ts";
 import { available, fundCustomer } from "./helpers/chain.ts";
 import type { Gateway } from "../src/server.ts";
 import { parseEntries } from "../src/settlement/follower.ts";
 
 let env: Env;
-let rig: WorkerRig | null = null;
-let rigRegisteredAt = 0;
+let worker: ReturnType<typeof followingRig>;
 let dataDir: string;
 let key: string;
 
@@ -37,6 +36,7 @@ async function settledAll(gw: Gateway): Promise<void> {
 
 before(async () => {
   env = await startEnv({ providers: 1, deposit: 20_000_000n });
+  worker = followingRig(env);
   dataDir = await freshDataDir();
 });
 
@@ -52,24 +52,9 @@ async function open(over: Parameters<typeof startGateway>[1]): Promise<{ gw: Gat
   return g;
 }
 
-/**
- * The provider's worker, registered with this incarnation (on its new port): the agent resolves
- * only once the gateway accepted it, so the worker is routable without waiting on an entry loaded
- * from the database, which is alive only on a heartbeat sent to the previous incarnation.
- */
-async function serveWith(url: string): Promise<void> {
-  if (rig) await stopRig(rig);
-  rig = null;
-  // issuedAt has one-second resolution and a registration must be newer than the last accepted.
-  const nextSecond = (Math.floor(rigRegisteredAt / 1000) + 1) * 1000;
-  if (Date.now() < nextSecond) await new Promise((r) => setTimeout(r, nextSecond - Date.now()));
-  rig = await startRig(env, url, 0);
-  rigRegisteredAt = Date.now();
-}
-
 after(async () => {
   for (const gw of started) await gw.close().catch(() => {});
-  if (rig) await stopRig(rig);
+  await worker?.stop();
   if (dataDir) removeDir(dataDir);
   await env?.stop();
 });
@@ -78,7 +63,7 @@ describe("batch posting", () => {
   it("posts a batch whose receipts anyone can prove against the on-chain root", async () => {
     const { gw, url } = await open({});
     try {
-      await serveWith(url);
+      await worker.serveWith(url);
       await gw.follower.syncOnce();
       ({ key } = await loginAndCreateKey(url, env.customer, env.chain.chainId));
       const before = await available(env.contracts, env.chain.publicClient, env.customer.account.address);
@@ -115,7 +100,7 @@ describe("batch posting", () => {
       const first = await open({ onBatchStage: async (s) => { if (s === stage) throw new Crash(stage); } });
       const idBefore = await nextBatchId();
       try {
-        await serveWith(first.url);
+        await worker.serveWith(first.url);
         await first.gw.follower.syncOnce();
         await traffic(first.url, 4);
         await assert.rejects(first.gw.poster.tick(true), Crash);
@@ -153,7 +138,7 @@ describe("batch posting", () => {
   it("turns an entry skipped on-chain into debt that blocks further requests", async () => {
     const { gw, url } = await open({});
     try {
-      await serveWith(url);
+      await worker.serveWith(url);
       await gw.follower.syncOnce();
       await traffic(url, 3);
       // The customer empties the escrow before the batch lands: request, wait out the delay, withdraw.
@@ -181,7 +166,7 @@ describe("batch posting", () => {
   it("a customer with debt who tops up is unblocked at once, and the next batch charges the skipped usage", async () => {
     const { gw, url } = await open({});
     try {
-      await serveWith(url);
+      await worker.serveWith(url);
       const c = env.customer.account.address;
       const owed = await gw.ctx.db.query(`SELECT amount, batch_id FROM skipped_entries WHERE reason = 2`);
       const debt = BigInt(String(owed[0]!.amount));

@@ -159,6 +159,31 @@ export async function stopRig(r: WorkerRig): Promise<void> {
   await r.sim.close().catch(() => {});
 }
 
+/**
+ * Provider 0's worker following a gateway across restarts: `serveWith(url)` stops the previous worker
+ * and registers a new one with the incarnation at `url` (a new port each time), resolving once that
+ * gateway accepted it. issuedAt has one-second resolution and a registration must be newer than
+ * the last accepted, so a new worker waits for the next second.
+ */
+export function followingRig(env: Env) {
+  let rig: WorkerRig | null = null;
+  let registeredAt = 0;
+  const stop = async () => {
+    if (rig) await stopRig(rig);
+    rig = null;
+  };
+  return {
+    async serveWith(url: string): Promise<void> {
+      await stop();
+      const nextSecond = (Math.floor(registeredAt / 1000) + 1) * 1000;
+      if (Date.now() < nextSecond) await new Promise((r) => setTimeout(r, nextSecond - Date.now()));
+      rig = await startRig(env, url, 0);
+      registeredAt = Date.now();
+    },
+    stop,
+  };
+}
+
 /** Sign in with Ethereum as `wallet`, create an API key; returns the key and the session. */
 export async function loginAndCreateKey(url: string, wallet: ReturnType<Chain["wallet"]>, chainId: number, body: Record<string, unknown> = { name: "test" }): Promise<{ key: string; session: string; id: string }> {
   const { nonce } = (await (await fetch(`${url}/v1/auth/nonce`)).json()) as { nonce: string };
