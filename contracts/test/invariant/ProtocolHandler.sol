@@ -875,18 +875,20 @@ contract ProtocolHandler is Fixture {
         uint256 locked0;
     }
 
+    /// @dev The first open dispute at or after `seed % len` (wrapping), or type(uint256).max if none.
+    function _openDisputeFrom(uint256 seed, uint256 len) private view returns (uint256) {
+        for (uint256 j; j < len; ++j) {
+            uint256 i = (seed + j) % len;
+            if (_disputes[i].open) return i;
+        }
+        return type(uint256).max;
+    }
+
     /// @notice The arbiter resolves an open dispute: upheld with a random refund, or rejected.
     function resolveDispute(uint256 seed, uint256 refundSeed) external step {
         uint256 len = _disputes.length;
         if (len == 0) return;
-        uint256 k = type(uint256).max;
-        for (uint256 j; j < len; ++j) {
-            uint256 i = (seed + j) % len;
-            if (_disputes[i].open) {
-                k = i;
-                break;
-            }
-        }
+        uint256 k = _openDisputeFrom(seed, len);
         if (k == type(uint256).max) return;
         DisputeGhost memory d = _disputes[k];
         // One time in eight the arbiter acts around the deadline: one second before, or at it.
@@ -958,14 +960,7 @@ contract ProtocolHandler is Fixture {
     function expireDispute(uint256 seed) external step {
         uint256 len = _disputes.length;
         if (len == 0) return;
-        uint256 k = type(uint256).max;
-        for (uint256 j; j < len; ++j) {
-            uint256 i = (seed + j) % len;
-            if (_disputes[i].open) {
-                k = i;
-                break;
-            }
-        }
+        uint256 k = _openDisputeFrom(seed, len);
         // One time in eight, a dispute already closed: must be refused.
         bool closed = (seed >> 64) % 8 == 0 || k == type(uint256).max;
         if (closed) k = (seed >> 8) % len;
