@@ -1,7 +1,7 @@
 /** The streamed text the gateway counts for its token cross-check: the fast read equals a full JSON parse. */
 import assert from "node:assert/strict";
 import { describe, it } from "node:test";
-import { contentOf } from "../src/metering/inference.ts";
+import { contentOf } from "../src/metering/sse-relay.ts";
 
 const chunk = (delta: Record<string, unknown>) => JSON.stringify({ id: "c1", object: "chat.completion.chunk", created: 1, model: "m", choices: [{ index: 0, delta, finish_reason: null }] });
 

@@ -4,7 +4,6 @@
  * meter, write the receipt durably, commit the actual cost and release the rest.
  */
 import { randomBytes } from "node:crypto";
-import { StringDecoder } from "node:string_decoder";
 import type { FastifyReply, FastifyRequest } from "fastify";
 import { request as undiciRequest } from "undici";
 import type { Dispatcher } from "undici";
@@ -16,6 +15,7 @@ import { eligible, modelKnown, pick, warmMissingReads, type Candidate, type Pric
 import { countChatExtrasTokens, countChatPromptTokens, countCompletionPromptTokens, countTextTokens } from "@tollgate/protocol/tokens";
 import { drift, hasOpaqueParts, promptReserveFor } from "./tokenizer.ts";
 import { chargeUnits, type StoredReceipt } from "./receipts.ts";
+import { chunkText, readUsage, SseRelay, type Usage } from "./sse-relay.ts";
 import type { ApiKey } from "../auth/keys.ts";
 
 const tokenLimit = z.number().int().min(1).nullish();
@@ -48,7 +48,6 @@ const completionSchema = z.looseObject({
 });
 
 export type Kind = "chat" | "completion";
-type Usage = { prompt: number; completion: number; cached: number; reasoning: number; source: string | null };
 
 /** keccak256 of a model name, hashed once per name (only names some worker serves get this far). */
 const modelIds = new Map<string, ReturnType<typeof modelId>>();
@@ -63,64 +62,6 @@ const PASS_THROUGH_CODES = new Set(["invalid_request", "invalid_json", "upstream
 function describe(issues: z.core.$ZodIssue[]): string {
   const i = issues[0];
   return i ? `${i.path.join(".") || "body"}: ${i.message}` : "invalid request body";
-}
-
-function readUsage(u: unknown): Usage | null {
-  if (!u || typeof u !== "object") return null;
-  const o = u as Record<string, unknown>;
-  const p = Number(o.prompt_tokens);
-  const c = Number(o.completion_tokens);
-  if (!Number.isInteger(p) || !Number.isInteger(c) || p < 0 || c < 0) return null;
-  const cached = Number((o.prompt_tokens_details as { cached_tokens?: unknown } | undefined)?.cached_tokens ?? 0) || 0;
-  const reasoning = Number((o.completion_tokens_details as { reasoning_tokens?: unknown } | undefined)?.reasoning_tokens ?? 0) || 0;
-  return { prompt: p, completion: c, cached, reasoning, source: null };
-}
-
-/**
- * The text of one streamed chunk. The common chunk (`"content":"…"` once, no other text field) is
- * read without parsing the whole JSON: a bare `"content":"` cannot occur inside a JSON string, where
- * quotes are escaped. Anything else is parsed.
- */
-export function contentOf(data: string): string {
-  const i = data.indexOf('"content":"');
-  if (i >= 0 && data.indexOf('"content":"', i + 11) < 0 && !data.includes('"reasoning_content":"') && !data.includes('"text":"')) {
-    let j = i + 11;
-    let escaped = false;
-    for (; j < data.length; j++) {
-      const ch = data.charCodeAt(j);
-      if (ch === 92 /* \\ */) {
-        escaped = true;
-        j++;
-      } else if (ch === 34 /* " */) break;
-    }
-    if (j < data.length) {
-      if (!escaped) return data.slice(i + 11, j);
-      try {
-        return JSON.parse(data.slice(i + 10, j + 1)) as string;
-      } catch {
-        // fall through to the full parse
-      }
-    }
-  }
-  try {
-    return chunkText(JSON.parse(data));
-  } catch {
-    return ""; // not JSON: counts as nothing
-  }
-}
-
-function chunkText(obj: unknown): string {
-  const choices = (obj as { choices?: unknown })?.choices;
-  if (!Array.isArray(choices)) return "";
-  let s = "";
-  for (const ch of choices) {
-    const d = (ch as { delta?: { content?: unknown; reasoning_content?: unknown }; text?: unknown; message?: { content?: unknown } }) ?? {};
-    if (typeof d.text === "string") s += d.text;
-    if (typeof d.delta?.content === "string") s += d.delta.content;
-    if (typeof d.delta?.reasoning_content === "string") s += d.delta.reasoning_content;
-    if (typeof d.message?.content === "string") s += d.message.content;
-  }
-  return s;
 }
 
 export async function handleInference(ctx: Ctx, kind: Kind, req: FastifyRequest, reply: FastifyReply): Promise<void> {
@@ -434,63 +375,8 @@ export async function handleInference(ctx: Ctx, kind: Kind, req: FastifyRequest,
     });
   }
   let ttft = -1;
-  let buffer = "";
-  let done = false;
-  let usage: Usage | null = null;
-  let usageLine: string | null = null;
-  let upstreamError = false;
-  // Text chunks pass through untouched (the event's own bytes); only the usage chunk, error events
-  // and anything not a single `data: ` line are parsed here. The text is decoded for the token
-  // cross-check after the stream, off the first-token path.
-  const passed: string[] = [];
-  const onData = (data: string): string => {
-    if (data === "[DONE]") {
-      done = true;
-      return "";
-    }
-    if (data.startsWith('{"error"') || data.includes('"usage":')) {
-      let obj: Record<string, unknown>;
-      try {
-        obj = JSON.parse(data);
-      } catch {
-        return ""; // malformed chunk: dropped; the stream ends as partial if [DONE] never comes
-      }
-      if (obj.error !== undefined) {
-        upstreamError = true;
-        return "";
-      }
-      if (Array.isArray(obj.choices) && obj.choices.length === 0 && obj.usage) {
-        usage = readUsage(obj.usage);
-        if (usage) usage.source = typeof obj.tollgate_usage_source === "string" ? obj.tollgate_usage_source : "runtime";
-        delete obj.tollgate_usage_source;
-        usageLine = `data: ${JSON.stringify(obj)}\n\n`;
-        return "";
-      }
-    }
-    passed.push(data);
-    return `data: ${data}\n\n`;
-  };
-  const onEvent = (event: string): string => {
-    // The usual event is one `data: {...}` line: forwarded as is.
-    if (event.startsWith("data: ") && event.indexOf("\n") < 0) {
-      const data = event.slice(6);
-      if (data.charCodeAt(0) === 123 /* { */ && !data.startsWith('{"error"') && !data.includes('"usage":')) {
-        passed.push(data);
-        return event + "\n\n";
-      }
-      return onData(data);
-    }
-    let out = "";
-    for (const line of event.split("\n")) if (line.startsWith("data:")) out += onData(line.slice(line[5] === " " ? 6 : 5));
-    return out;
-  };
-  const streamedText = (): string => {
-    let t = "";
-    for (const d of passed) t += contentOf(d);
-    return t;
-  };
+  const relay = new SseRelay();
   // 'data' events rather than an async iterator: no promise per chunk on the hot path.
-  const decoder = new StringDecoder("utf8"); // a character split across two chunks stays whole
   await new Promise<void>((resolve) => {
     const body = res.body;
     body.on("data", (chunk: Buffer) => {
@@ -498,37 +384,26 @@ export async function handleInference(ctx: Ctx, kind: Kind, req: FastifyRequest,
         ttft = performance.now() - t0;
         stopKeepAlive();
       }
-      buffer += decoder.write(chunk);
-      let from = 0;
-      let out = "";
-      let idx: number;
-      while ((idx = buffer.indexOf("\n\n", from)) >= 0) {
-        out += onEvent(buffer.slice(from, idx));
-        from = idx + 2;
-      }
-      if (from > 0) buffer = buffer.slice(from);
+      const out = relay.push(chunk);
       if (out.length > 0 && !clientGone) raw.write(out);
     });
     body.once("end", resolve);
     body.once("error", () => {
-      upstreamError = !clientGone;
+      relay.upstreamError = !clientGone;
       resolve();
     });
     body.once("close", resolve);
   });
-  buffer += decoder.end();
-  if (buffer.trim().length > 0) {
-    const out = onEvent(buffer.trim());
-    if (out.length > 0 && !clientGone) raw.write(out);
-  }
+  const rest = relay.end();
+  if (rest.length > 0 && !clientGone) raw.write(rest);
   stopKeepAlive();
   c.w.inFlight--;
-  const status = clientGone ? RECEIPT_STATUS.cancelled : done && !upstreamError ? RECEIPT_STATUS.ok : RECEIPT_STATUS.partial;
-  const text = streamedText();
+  const status = clientGone ? RECEIPT_STATUS.cancelled : relay.done && !relay.upstreamError ? RECEIPT_STATUS.ok : RECEIPT_STATUS.partial;
+  const text = relay.text();
   const own = { prompt: ownPrompt, completion: countTextTokens(text), cached: 0, reasoning: 0, source: "gateway" };
   // A cancelled stream pays for what the worker generated before the cancel reached it; the worker
   // sends no usage then, so the gateway's own count of what came through is used.
-  const u: Usage = status === RECEIPT_STATUS.cancelled ? own : (usage ?? own);
+  const u: Usage = status === RECEIPT_STATUS.cancelled ? own : (relay.usage ?? own);
   const d = crossCheck(u, text);
   const receipt = makeReceipt(c, u, status, ttft < 0 ? 0 : ttft, performance.now() - t0, d);
   try {
@@ -545,7 +420,7 @@ export async function handleInference(ctx: Ctx, kind: Kind, req: FastifyRequest,
   finished = true;
   if (clientGone) return;
   let tail = "";
-  if (wantUsage && usageLine) tail += usageLine;
+  if (wantUsage && relay.usageLine) tail += relay.usageLine;
   if (status === RECEIPT_STATUS.ok) tail += "data: [DONE]\n\n";
   else tail += `data: ${JSON.stringify({ error: { message: "the provider failed during the response; you were charged only for tokens generated", type: "server_error", param: null, code: "upstream_failed" } })}\n\n`;
   raw.end(tail);

@@ -1,0 +1,202 @@
+/**
+ * The gateway's reading of a worker's SSE stream: what goes on to the client, the worker's usage
+ * chunk, `[DONE]`, error events, and the text for the token cross-check.
+ *
+ * Hot path: most upstream chunks are whole `data: {…}` events carrying one token. Such a chunk is
+ * forwarded as the very bytes received, neither decoded nor re-encoded; its text is decoded only
+ * after the stream, for the cross-check. Everything else (the usage chunk, errors, `[DONE]`,
+ * events split across chunks, multi-line events, comments) goes through the text path.
+ */
+import { StringDecoder } from "node:string_decoder";
+
+export type Usage = { prompt: number; completion: number; cached: number; reasoning: number; source: string | null };
+
+/** A worker's `usage` object read defensively: null unless both counts are non-negative integers. */
+export function readUsage(u: unknown): Usage | null {
+  if (!u || typeof u !== "object") return null;
+  const o = u as Record<string, unknown>;
+  const p = Number(o.prompt_tokens);
+  const c = Number(o.completion_tokens);
+  if (!Number.isInteger(p) || !Number.isInteger(c) || p < 0 || c < 0) return null;
+  const cached = Number((o.prompt_tokens_details as { cached_tokens?: unknown } | undefined)?.cached_tokens ?? 0) || 0;
+  const reasoning = Number((o.completion_tokens_details as { reasoning_tokens?: unknown } | undefined)?.reasoning_tokens ?? 0) || 0;
+  return { prompt: p, completion: c, cached, reasoning, source: null };
+}
+
+/**
+ * The text of one streamed chunk. The common chunk (`"content":"…"` once, no other text field) is
+ * read without parsing the whole JSON: a bare `"content":"` cannot occur inside a JSON string, where
+ * quotes are escaped. Anything else is parsed.
+ */
+export function contentOf(data: string): string {
+  const i = data.indexOf('"content":"');
+  if (i >= 0 && data.indexOf('"content":"', i + 11) < 0 && !data.includes('"reasoning_content":"') && !data.includes('"text":"')) {
+    let j = i + 11;
+    let escaped = false;
+    for (; j < data.length; j++) {
+      const ch = data.charCodeAt(j);
+      if (ch === 92 /* \\ */) {
+        escaped = true;
+        j++;
+      } else if (ch === 34 /* " */) break;
+    }
+    if (j < data.length) {
+      if (!escaped) return data.slice(i + 11, j);
+      try {
+        return JSON.parse(data.slice(i + 10, j + 1)) as string;
+      } catch {
+        // fall through to the full parse
+      }
+    }
+  }
+  try {
+    return chunkText(JSON.parse(data));
+  } catch {
+    return ""; // not JSON: counts as nothing
+  }
+}
+
+/** Generated text of a parsed chunk or completion: content, reasoning and legacy `text` of every choice. */
+export function chunkText(obj: unknown): string {
+  const choices = (obj as { choices?: unknown })?.choices;
+  if (!Array.isArray(choices)) return "";
+  let s = "";
+  for (const ch of choices) {
+    const d = (ch as { delta?: { content?: unknown; reasoning_content?: unknown }; text?: unknown; message?: { content?: unknown } }) ?? {};
+    if (typeof d.text === "string") s += d.text;
+    if (typeof d.delta?.content === "string") s += d.delta.content;
+    if (typeof d.delta?.reasoning_content === "string") s += d.delta.reasoning_content;
+    if (typeof d.message?.content === "string") s += d.message.content;
+  }
+  return s;
+}
+
+const NL = 10;
+const DATA_OBJECT = Buffer.from("data: {");
+const ERROR_OBJECT = Buffer.from('data: {"error"');
+
+/**
+ * True when the chunk is nothing but whole `data: {…}` events, one line each, none an error
+ * object and none carrying `"usage":`: exactly the events the text path would forward unchanged.
+ */
+export function plainEvents(chunk: Buffer): boolean {
+  const n = chunk.length;
+  if (n < DATA_OBJECT.length + 2 || chunk[n - 1] !== NL || chunk[n - 2] !== NL) return false;
+  if (chunk.indexOf('"usage":') >= 0) return false;
+  for (let at = 0; at < n; ) {
+    if (chunk.compare(DATA_OBJECT, 0, DATA_OBJECT.length, at, at + DATA_OBJECT.length) !== 0) return false;
+    if (chunk.compare(ERROR_OBJECT, 0, ERROR_OBJECT.length, at, Math.min(n, at + ERROR_OBJECT.length)) === 0) return false;
+    const nl = chunk.indexOf(NL, at);
+    if (chunk[nl + 1] !== NL) return false; // a second line inside one event
+    at = nl + 2;
+  }
+  return true;
+}
+
+export class SseRelay {
+  /** The worker sent `data: [DONE]`. */
+  done = false;
+  /** The worker sent an error event (or an unparseable error object). */
+  upstreamError = false;
+  /** The worker's usage chunk, read; null until it comes. */
+  usage: Usage | null = null;
+  /** The usage chunk as the client gets it (when it asked for usage), without the worker's own fields. */
+  usageLine: string | null = null;
+
+  /** Forwarded events in order: raw chunks from the hot path, `data` payloads from the text path. */
+  private readonly passed: (Buffer | string)[] = [];
+  private readonly decoder = new StringDecoder("utf8"); // a character split across two chunks stays whole
+  private buffer = "";
+  /** The last chunk ended an event exactly, so the text path holds nothing back. */
+  private atBoundary = true;
+
+  /** What to send to the client for one upstream chunk ("" when nothing). */
+  push(chunk: Buffer): Buffer | string {
+    const boundary = chunk.length >= 2 && chunk[chunk.length - 1] === NL && chunk[chunk.length - 2] === NL;
+    if (this.atBoundary && plainEvents(chunk)) {
+      this.passed.push(chunk);
+      return chunk;
+    }
+    this.atBoundary = boundary;
+    this.buffer += this.decoder.write(chunk);
+    let from = 0;
+    let out = "";
+    let idx: number;
+    while ((idx = this.buffer.indexOf("\n\n", from)) >= 0) {
+      out += this.onEvent(this.buffer.slice(from, idx));
+      from = idx + 2;
+    }
+    if (from > 0) this.buffer = this.buffer.slice(from);
+    return out;
+  }
+
+  /** At the end of the upstream body: a last event that came without its blank line. */
+  end(): string {
+    this.buffer += this.decoder.end();
+    const rest = this.buffer.trim();
+    this.buffer = "";
+    return rest.length > 0 ? this.onEvent(rest) : "";
+  }
+
+  /** The generated text of every forwarded event, decoded now rather than per token. */
+  text(): string {
+    let t = "";
+    for (const p of this.passed) {
+      if (typeof p === "string") {
+        t += contentOf(p);
+        continue;
+      }
+      // A hot-path chunk: whole `data: {…}\n\n` events.
+      const s = p.toString("utf8");
+      for (let at = 0; at < s.length; ) {
+        const end = s.indexOf("\n\n", at);
+        t += contentOf(s.slice(at + 6, end));
+        at = end + 2;
+      }
+    }
+    return t;
+  }
+
+  private onEvent(event: string): string {
+    // The usual event is one `data: {...}` line: forwarded as is.
+    if (event.startsWith("data: ") && event.indexOf("\n") < 0) {
+      const data = event.slice(6);
+      if (data.charCodeAt(0) === 123 /* { */ && !data.startsWith('{"error"') && !data.includes('"usage":')) {
+        this.passed.push(data);
+        return event + "\n\n";
+      }
+      return this.onData(data);
+    }
+    let out = "";
+    for (const line of event.split("\n")) if (line.startsWith("data:")) out += this.onData(line.slice(line[5] === " " ? 6 : 5));
+    return out;
+  }
+
+  private onData(data: string): string {
+    if (data === "[DONE]") {
+      this.done = true;
+      return "";
+    }
+    if (data.startsWith('{"error"') || data.includes('"usage":')) {
+      let obj: Record<string, unknown>;
+      try {
+        obj = JSON.parse(data);
+      } catch {
+        return ""; // malformed chunk: dropped; the stream ends as partial if [DONE] never comes
+      }
+      if (obj.error !== undefined) {
+        this.upstreamError = true;
+        return "";
+      }
+      if (Array.isArray(obj.choices) && obj.choices.length === 0 && obj.usage) {
+        this.usage = readUsage(obj.usage);
+        if (this.usage) this.usage.source = typeof obj.tollgate_usage_source === "string" ? obj.tollgate_usage_source : "runtime";
+        delete obj.tollgate_usage_source;
+        this.usageLine = `data: ${JSON.stringify(obj)}\n\n`;
+        return "";
+      }
+    }
+    this.passed.push(data);
+    return `data: ${data}\n\n`;
+  }
+}
