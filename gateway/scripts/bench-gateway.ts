@@ -3,16 +3,24 @@
  * directly to the same simulated worker (worker agent + simulator), then prints the TTFT the
  * gateway adds (p50, p99) and the throughput ratio (tokens/s through the gateway ÷ direct).
  *
- *   npm run bench:gateway                       # 100 concurrent streams, 1000 requests per path
+ *   npm run bench:gateway                       # 100 concurrent streams, 1000 requests per path per round
  *   BENCH_CONCURRENCY=50 BENCH_REQUESTS=500 npm run bench:gateway
- *   BENCH_MIN_PROXY=1 npm run bench:gateway     # the floor: a pass-through Node proxy instead of the gateway
+ *   BENCH_SIMULTANEOUS=1 npm run bench:gateway  # all paths at once (3 × 100 streams on the machine)
+ *   BENCH_PROXY=0 npm run bench:gateway         # without the pass-through proxy baseline
  *   BENCH_DATABASE_URL=postgres://… npm run bench:gateway   # the gateway on PostgreSQL instead of PGlite
+ *   BENCH_PROFILE=/tmp/prof npm run bench:gateway           # V8 CPU profiles of the gateway and the proxy
  *
  * Runs a real local chain (anvil), the real contracts, a funded customer and the gateway on PGlite.
  *
+ * Three paths, each with BENCH_CONCURRENCY streams: direct to the worker, through a pass-through
+ * Node proxy (node:http in, one undici Agent out, no auth, admission or metering: what any Node hop
+ * costs on this machine, the baseline to read the gateway against), and through the gateway. The
+ * paths take turns, one round each, in an order that rotates every round, so slow drifts of the
+ * machine fall on all three alike and the machine carries the issue's 100 streams, not 300.
+ *
  * Everything shares this machine's 2 cores, and the simulator emits every stream's tokens on one
- * decode beat (as a batched GPU engine does), so the processes wake together. Two things keep the
- * figure about the gateway rather than about that convoy:
+ * decode beat (as a batched GPU engine does), so the processes wake together. Two more things keep
+ * the figure about the gateway rather than about that convoy:
  *  - Each simulated user waits a random 0–BENCH_THINK_MS ms between requests. With no pause every
  *    new request would leave on the beat that ended the previous stream, phase-locking the whole
  *    run to the beat; the added TTFT then jumped between runs by a whole beat (-2 to +17 ms).
@@ -20,9 +28,6 @@
  *    issue's figure), and once with the simulated GPU host (worker agent + simulator) and the load
  *    generator at nice 10, as if the gateway had its own host, which it has in production. The
  *    second says how much of the added time is the gateway waiting for a core.
- *
- * BENCH_MIN_PROXY=1 puts a pass-through Node proxy (node:http in, undici out, no work) where the
- * gateway was: what any Node hop costs on this machine, to read the gateway's figure against.
  */
 import { request, Agent } from "undici";
 import { privateKeyToAccount } from "viem/accounts";
@@ -38,6 +43,8 @@ const REQUESTS = Number(process.env.BENCH_REQUESTS ?? 1000);
 const ROUNDS = Number(process.env.BENCH_ROUNDS ?? 2);
 const MAX_TOKENS = 64;
 const THINK_MS = Number(process.env.BENCH_THINK_MS ?? 20);
+const SIMULTANEOUS = process.env.BENCH_SIMULTANEOUS === "1";
+const WITH_PROXY = process.env.BENCH_PROXY !== "0";
 
 const log = (s: string) => process.stdout.write(`${s}\n`);
 
@@ -67,7 +74,7 @@ if (role === "worker-process") {
 }
 
 if (role === "proxy-process") {
-  // The floor to compare with (BENCH_MIN_PROXY=1): a pass-through Node proxy with the gateway's HTTP
+  // The baseline to compare with: a pass-through Node proxy with the gateway's HTTP
   // stack (node:http in, one undici Agent out) and none of its work (no auth, admission, metering).
   const target = process.env.BENCH_PROXY_TARGET!;
   const { createServer } = await import("node:http");
@@ -93,7 +100,7 @@ if (role === "proxy-process") {
 }
 
 function spawnRole(name: string, envVar: string, value: unknown): Promise<{ child: ChildProcess; info: Record<string, string> }> {
-  const flags = name === "gateway-process" && process.env.BENCH_PROFILE ? ["--cpu-prof", `--cpu-prof-dir=${process.env.BENCH_PROFILE}`] : [];
+  const flags = name !== "worker-process" && process.env.BENCH_PROFILE ? ["--cpu-prof", `--cpu-prof-dir=${process.env.BENCH_PROFILE}`] : [];
   const child = spawn(process.execPath, [...flags, fileURLToPath(import.meta.url), name], { env: { ...process.env, [envVar]: typeof value === "string" ? value : JSON.stringify(value) }, stdio: ["ignore", "pipe", "inherit"] });
   return new Promise((resolve, reject) => {
     let out = "";
@@ -135,18 +142,19 @@ const workerProc = await spawnRole("worker-process", "BENCH_WORKER_OPTIONS", {
   gpuStats: false,
 });
 const worker = { endpoint: workerProc.info.url!, token: workerProc.info.token! };
-const minProxy = process.env.BENCH_MIN_PROXY ? await spawnRole("proxy-process", "BENCH_PROXY_TARGET", worker.endpoint) : null;
-if (minProxy) log(`BENCH_MIN_PROXY: the "gateway" path below is a pass-through proxy with no auth, admission or metering`);
+const proxy = WITH_PROXY ? await spawnRole("proxy-process", "BENCH_PROXY_TARGET", worker.endpoint) : null;
 const { key } = await loginAndCreateKey(url, env.customer, env.chain.chainId);
 await new Promise((r) => setTimeout(r, 500)); // the gateway's first heartbeat and price cache
 const agent = new Agent({ connections: CONCURRENCY * 4, keepAliveTimeout: 30_000 });
+type Path = "direct" | "proxy" | "gateway";
+const PATHS: Path[] = proxy ? ["direct", "proxy", "gateway"] : ["direct", "gateway"];
 type Result = { ttft: number[]; tokens: number; seconds: number; errors: number; overhead: number[] };
 const errorKinds = new Map<string, number>();
 const countError = (what: string) => errorKinds.set(what, (errorKinds.get(what) ?? 0) + 1);
 
-async function run(target: "gateway" | "direct", n: number): Promise<Result> {
-  const endpoint = target === "gateway" ? `${minProxy ? minProxy.info.url : url}/v1/chat/completions` : `${worker.endpoint}/v1/chat/completions`;
-  const auth = target === "gateway" && !minProxy ? `Bearer ${key}` : `Bearer ${worker.token}`;
+async function run(target: Path, n: number): Promise<Result> {
+  const endpoint = `${target === "gateway" ? url : target === "proxy" ? proxy!.info.url : worker.endpoint}/v1/chat/completions`;
+  const auth = target === "gateway" ? `Bearer ${key}` : `Bearer ${worker.token}`;
   const ttft: number[] = [];
   const overhead: number[] = [];
   let tokens = 0;
@@ -203,8 +211,7 @@ async function run(target: "gateway" | "direct", n: number): Promise<Result> {
 }
 
 log("warming up …");
-await run("direct", CONCURRENCY);
-await run("gateway", CONCURRENCY);
+for (const p of PATHS) await run(p, CONCURRENCY);
 
 /** CPU seconds (user + system) a child process has used so far, from /proc (Linux); null elsewhere. */
 const cpuSeconds = (pid: number | undefined): number | null => {
@@ -216,48 +223,67 @@ const cpuSeconds = (pid: number | undefined): number | null => {
   }
 };
 type Figures = { p50: number; p99: number; ratio: number };
+const sorted = (r: Result) => [...r.ttft].sort((a, b) => a - b);
+const rate = (r: Result) => r.tokens / r.seconds;
+/** What a path adds over the direct one: TTFT p50 and p99 differences, throughput ratio. */
+const added = (via: Result, direct: Result): Figures => ({
+  p50: percentile(sorted(via), 50) - percentile(sorted(direct), 50),
+  p99: percentile(sorted(via), 99) - percentile(sorted(direct), 99),
+  ratio: rate(via) / rate(direct),
+});
+const show = (f: Figures) => `added ttft p50 ms: ${f.p50.toFixed(2)}, p99 ms: ${f.p99.toFixed(2)}, throughput ratio: ${f.ratio.toFixed(3)}`;
 
 /**
- * ROUNDS rounds in which both paths run at the same time, each with CONCURRENCY streams, so they
- * share the machine's load (run one after the other, they would measure the neighbours' phases).
+ * ROUNDS rounds. By default the paths take turns inside each round, in an order that rotates every
+ * round (direct, proxy, gateway; then proxy, gateway, direct; …), each with CONCURRENCY streams.
+ * With BENCH_SIMULTANEOUS=1 they run at the same time instead, sharing the machine's load.
  */
-async function measure(label: string): Promise<Figures> {
+async function measure(label: string): Promise<{ gateway: Figures; proxy: Figures | null }> {
   log(`${label}:`);
-  const cpuBefore = { gateway: cpuSeconds((minProxy ?? gwProc).child.pid), worker: cpuSeconds(workerProc.child.pid) };
-  const direct: Result = { ttft: [], tokens: 0, seconds: 0, errors: 0, overhead: [] };
-  const viaGateway: Result = { ttft: [], tokens: 0, seconds: 0, errors: 0, overhead: [] };
+  const procs = { gateway: gwProc.child.pid, proxy: proxy?.child.pid, worker: workerProc.child.pid };
+  const cpu = { gateway: 0, proxy: 0, worker: 0 };
+  const acc = Object.fromEntries(PATHS.map((p) => [p, { ttft: [], tokens: 0, seconds: 0, errors: 0, overhead: [] } as Result])) as Record<Path, Result>;
   for (let round = 1; round <= ROUNDS; round++) {
-    const [d, g] = await Promise.all([run("direct", REQUESTS), run("gateway", REQUESTS)]);
-    for (const [target, r, acc] of [["direct", d, direct], ["gateway", g, viaGateway]] as const) {
-      acc.ttft.push(...r.ttft);
-      acc.tokens += r.tokens;
-      acc.seconds += r.seconds;
-      acc.errors += r.errors;
-      acc.overhead.push(...r.overhead);
-      log(`  round ${round} ${target.padEnd(7)}: ${r.ttft.length} streams, ttft p50 ${percentile([...r.ttft].sort((a, b) => a - b), 50).toFixed(1)} ms, ${(r.tokens / r.seconds).toFixed(0)} tokens/s, ${r.errors} errors`);
+    const order = PATHS.map((_, i) => PATHS[(i + round - 1) % PATHS.length]!);
+    const results: [Path, Result][] = [];
+    if (SIMULTANEOUS) results.push(...(await Promise.all(order.map(async (p) => [p, await run(p, REQUESTS)] as [Path, Result]))));
+    else {
+      for (const p of order) {
+        // CPU of the path's own hop (and of the worker) while only that path runs.
+        const before = { hop: cpuSeconds(p === "direct" ? undefined : procs[p]), worker: cpuSeconds(procs.worker) };
+        results.push([p, await run(p, REQUESTS)]);
+        if (p !== "direct" && before.hop !== null) cpu[p] += cpuSeconds(procs[p])! - before.hop;
+        if (before.worker !== null) cpu.worker += cpuSeconds(procs.worker)! - before.worker;
+      }
+    }
+    for (const [target, r] of results) {
+      const a = acc[target];
+      a.ttft.push(...r.ttft);
+      a.tokens += r.tokens;
+      a.seconds += r.seconds;
+      a.errors += r.errors;
+      a.overhead.push(...r.overhead);
+      log(`  round ${round} ${target.padEnd(7)}: ${r.ttft.length} streams, ttft p50 ${percentile(sorted(r), 50).toFixed(1)} ms, ${rate(r).toFixed(0)} tokens/s, ${r.errors} errors`);
     }
   }
-  const cpuAfter = { gateway: cpuSeconds((minProxy ?? gwProc).child.pid), worker: cpuSeconds(workerProc.child.pid) };
-  const sd = [...direct.ttft].sort((a, b) => a - b);
-  const sg = [...viaGateway.ttft].sort((a, b) => a - b);
-  const figures = {
-    p50: percentile(sg, 50) - percentile(sd, 50),
-    p99: percentile(sg, 99) - percentile(sd, 99),
-    ratio: viaGateway.tokens / viaGateway.seconds / (direct.tokens / direct.seconds),
-  };
-  log(`  direct : ttft p50 ${percentile(sd, 50).toFixed(2)} ms, p99 ${percentile(sd, 99).toFixed(2)} ms, ${(direct.tokens / direct.seconds).toFixed(0)} tokens/s, ${direct.errors} errors`);
-  log(`  gateway: ttft p50 ${percentile(sg, 50).toFixed(2)} ms, p99 ${percentile(sg, 99).toFixed(2)} ms, ${(viaGateway.tokens / viaGateway.seconds).toFixed(0)} tokens/s, ${viaGateway.errors} errors`);
-  const so = [...viaGateway.overhead].sort((a, b) => a - b);
+  for (const p of PATHS) log(`  ${p.padEnd(7)}: ttft p50 ${percentile(sorted(acc[p]), 50).toFixed(2)} ms, p99 ${percentile(sorted(acc[p]), 99).toFixed(2)} ms, ${rate(acc[p]).toFixed(0)} tokens/s, ${acc[p].errors} errors`);
+  const so = [...acc.gateway.overhead].sort((a, b) => a - b);
   if (so.length > 0) log(`  gateway's own time before the first byte (x-tollgate-overhead-ms): p50 ${percentile(so, 50).toFixed(3)} ms, p99 ${percentile(so, 99).toFixed(3)} ms`);
-  if (cpuBefore.gateway !== null && cpuAfter.gateway !== null && cpuBefore.worker !== null && cpuAfter.worker !== null) {
+  if (!SIMULTANEOUS && cpu.gateway > 0) {
     // CPU per stream barely depends on the neighbours, unlike latency on a shared machine. The worker
-    // process serves both paths' streams (and hosts the simulator), so its figure is per stream of either path.
-    const gwMs = ((cpuAfter.gateway - cpuBefore.gateway) * 1000) / viaGateway.ttft.length;
-    const wkMs = ((cpuAfter.worker - cpuBefore.worker) * 1000) / (viaGateway.ttft.length + direct.ttft.length);
-    log(`  CPU per stream: gateway ${gwMs.toFixed(2)} ms, worker agent + simulator ${wkMs.toFixed(2)} ms (${MAX_TOKENS} tokens a stream)`);
+    // process serves every path's streams (and hosts the simulator), so its figure is per stream of any path.
+    const streams = PATHS.reduce((n, p) => n + acc[p].ttft.length, 0);
+    const perStream = (ms: number, n: number) => `${((ms * 1000) / n).toFixed(2)} ms`;
+    log(`  CPU per stream: gateway ${perStream(cpu.gateway, acc.gateway.ttft.length)}${proxy ? `, pass-through proxy ${perStream(cpu.proxy, acc.proxy.ttft.length)}` : ""}, worker agent + simulator ${perStream(cpu.worker, streams)} (${MAX_TOKENS} tokens a stream)`);
   }
-  log(`  added ttft p50 ms: ${figures.p50.toFixed(2)}, p99 ms: ${figures.p99.toFixed(2)}, throughput ratio: ${figures.ratio.toFixed(3)}`);
-  return figures;
+  const gateway = added(acc.gateway, acc.direct);
+  const viaProxy = proxy ? added(acc.proxy, acc.direct) : null;
+  if (viaProxy) {
+    log(`  pass-through proxy (the floor of any Node hop here): ${show(viaProxy)}`);
+    log(`  gateway minus pass-through proxy: ttft p50 ${(gateway.p50 - viaProxy.p50).toFixed(2)} ms, p99 ${(gateway.p99 - viaProxy.p99).toFixed(2)} ms`);
+  }
+  log(`  gateway: ${show(gateway)}`);
+  return { gateway, proxy: viaProxy };
 }
 
 const shared = await measure("every process at the same priority (gateway, simulated GPU host and load generator compete for the 2 cores)");
@@ -269,7 +295,7 @@ if (errorKinds.size > 0) log(`errors: ${[...errorKinds].map(([k, n]) => `${k} ×
 const status = (await (await fetch(`${url}/status`)).json()) as { unbatchedReceipts: number };
 log(`receipts written by the gateway: ${status.unbatchedReceipts}`);
 
-for (const p of [workerProc.child, gwProc.child, ...(minProxy ? [minProxy.child] : [])]) {
+for (const p of [workerProc.child, gwProc.child, ...(proxy ? [proxy.child] : [])]) {
   p.kill("SIGTERM");
   await new Promise((r) => p.once("exit", r));
 }
@@ -283,5 +309,6 @@ if (process.env.BENCH_DATABASE_URL) {
   await c.end();
 }
 await env.stop();
-log(`gateway as on its own host: added ttft p50 ms: ${ownHost.p50.toFixed(2)}, p99 ms: ${ownHost.p99.toFixed(2)}, throughput ratio: ${ownHost.ratio.toFixed(3)}`);
-log(`added ttft p50 ms: ${shared.p50.toFixed(2)}, p99 ms: ${shared.p99.toFixed(2)}, throughput ratio: ${shared.ratio.toFixed(3)}`);
+if (shared.proxy) log(`pass-through proxy, same priority: ${show(shared.proxy)}`);
+log(`gateway as on its own host: ${show(ownHost.gateway)}`);
+log(show(shared.gateway));
