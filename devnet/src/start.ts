@@ -18,6 +18,7 @@ import { choosePort } from "./ports.ts";
 import { Supervisor, type Child } from "./processes.ts";
 import { seedPglite } from "./pglite-template.ts";
 import { indexerSchema, wipeExternalStorage } from "./storage.ts";
+import { checkNotRunning, releaseLock, takeLock } from "./lock.ts";
 
 /** `phases`: seconds each start-up step took (for the benchmark and the progress lines). */
 export type Devnet = { manifest: DevnetManifest; phases: Record<string, number>; stop(): Promise<void> };
@@ -70,12 +71,16 @@ export async function startDevnet(input: DevnetOptions = {}): Promise<Devnet> {
   const dataDir = resolve(o.dataDir);
   const logsDir = join(dataDir, "logs");
   const previousPath = join(dataDir, "devnet.json");
+  const manifestPath = o.manifestPath ? resolve(o.manifestPath) : undefined;
+  // Before anything is wiped: another devnet may be running from here.
+  checkNotRunning(dataDir, manifestPath);
   const previous = !o.fresh && existsSync(previousPath) ? safeRead(previousPath) : null;
   if (o.fresh) {
     rmSync(dataDir, { recursive: true, force: true });
     if (o.databaseUrl || o.redisUrl) await p.step("fresh PostgreSQL schema / Redis keys", () => wipeExternalStorage(o));
   }
   mkdirSync(logsDir, { recursive: true });
+  takeLock(dataDir, manifestPath);
   p.say(`data ${dataDir}${o.fresh ? " (fresh)" : " (kept)"}; logs in ${logsDir}`);
 
   const supervisor = new Supervisor(logsDir);
@@ -86,10 +91,12 @@ export async function startDevnet(input: DevnetOptions = {}): Promise<Devnet> {
       phases: p.phases,
       stop: async () => {
         await supervisor.stopAll();
+        releaseLock(dataDir);
       },
     };
   } catch (err) {
     await supervisor.stopAll();
+    releaseLock(dataDir);
     throw err;
   }
 }
