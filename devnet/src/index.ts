@@ -7,3 +7,4 @@ export { chainClients, depositWithPermit, send, type ChainClients, type Signer }
 export { signIn, createApiKey } from "./customer.ts";
 export { wipeExternalStorage } from "./storage.ts";
 export { checkNotRunning, runningDevnet, lockPath, DevnetBusyError, type DevnetLock } from "./lock.ts";
+export { fund, FAUCET_ETH, FAUCET_USDC } from "./faucet.ts";
