@@ -131,9 +131,10 @@ async function launch(
   // Ports: the wanted ones when free, else any free one, said out loud.
   const want = wantedPorts(o.portBase);
   const taken = new Set<number>();
+  const moved: { what: string; wanted: number; port: number }[] = [];
   const pick = async (what: string, wanted: number) => {
     const c = await choosePort(wanted, taken);
-    if (c.moved) p.say(`port ${c.wanted} is busy: ${what} uses ${c.port} instead`);
+    if (c.moved) moved.push({ what, wanted: c.wanted, port: c.port });
     return c.port;
   };
   const chainPort = await pick("chain", want.chain);
@@ -143,6 +144,10 @@ async function launch(
   const webPort = withWeb ? await pick("dApp", want.web) : 0;
   const servicePorts: number[] = [];
   for (let i = 0; i < DEMO_PROVIDERS.length * 2; i++) servicePorts.push(await pick(i % 2 ? `worker ${(i >> 1) + 1}` : `simulator ${(i >> 1) + 1}`, want.services ? want.services + i : 0));
+
+  // One line per moved port; when most are taken (another devnet runs on them), one line for all.
+  if (moved.length > 3) p.say(`ports ${moved.map((m) => m.wanted).join(", ")} are busy (another devnet?): this one uses free ports instead; see its URLs below`);
+  else for (const m of moved) p.say(`port ${m.wanted} is busy: ${m.what} uses ${m.port} instead`);
 
   const webUrl = withWeb ? `http://127.0.0.1:${webPort}` : null;
   // Customers sign in from the dApp, so SIWE messages name the dApp's host; without it, the gateway's.

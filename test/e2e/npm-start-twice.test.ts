@@ -40,7 +40,9 @@ describe("npm start twice", () => {
   it("the second run refuses, names the running devnet and what to do, and leaves the first one working", async () => {
     const data = join(dir, "data");
     const manifestPath = join(dir, "devnet.json");
-    const first = cli(["--data-dir", data, "--manifest", manifestPath, "--port-base", "0", "--no-web", "--no-indexer"]);
+    // A port base of our own, so the run beside it below finds every one of its ports taken.
+    const base = 20_000 + Math.floor(Math.random() * 20_000);
+    const first = cli(["--data-dir", data, "--manifest", manifestPath, "--port-base", String(base), "--no-web", "--no-indexer"]);
     await waitFor(() => {
       if (first.proc.exitCode !== null) throw new Error(`npm start exited ${first.proc.exitCode}:\n${first.out()}`);
       return first.out().includes("Ctrl-C stops every process");
@@ -71,6 +73,20 @@ describe("npm start twice", () => {
       body: JSON.stringify({ model: m.providers[0]!.models[0], messages: [{ role: "user", content: "still there?" }], max_tokens: 5 }),
     });
     assert.equal(res.status, 200, await res.clone().text());
+
+    // What the message suggests: another data directory and manifest. It starts beside the first,
+    // on free ports, and says so in one line rather than one per port.
+    const beside = cli(["--data-dir", join(dir, "beside"), "--manifest", join(dir, "beside.json"), "--port-base", String(base), "--no-web", "--no-indexer"]);
+    await waitFor(() => {
+      if (beside.proc.exitCode !== null) throw new Error(`the second devnet exited ${beside.proc.exitCode}:\n${beside.out()}`);
+      return beside.out().includes("Ctrl-C stops every process");
+    }, 120_000, "the devnet beside the first to be ready");
+    assert.match(beside.out(), new RegExp(`ports ${base}, ${base + 1}, .* are busy \\(another devnet\\?\\): this one uses free ports instead`));
+    assert.doesNotMatch(beside.out(), /port \d+ is busy: /);
+    const m2 = readManifest(join(dir, "beside.json"));
+    assert.notEqual(m2.gatewayUrl, m.gatewayUrl);
+    beside.proc.kill("SIGINT");
+    assert.equal(await beside.exited, 0, beside.out());
 
     first.proc.kill("SIGINT");
     assert.equal(await first.exited, 0, first.out());
