@@ -24,6 +24,8 @@ import { checkNotRunning, releaseLock, takeLock } from "./lock.ts";
 export type Devnet = { manifest: DevnetManifest; phases: Record<string, number>; stop(): Promise<void> };
 
 const CHAIN_ID = 31337;
+/** Where `npm run dev -w web` (Vite) serves the dApp by default. */
+const VITE_DEV_ORIGIN = "http://127.0.0.1:5173";
 const node = process.execPath; // the Node 24 running us runs the services' TypeScript too
 /** A service's entry file, symlinks resolved (some CLIs compare argv[1] with their own module path). */
 const script = (rel: string) => {
@@ -152,6 +154,9 @@ async function launch(
   const webUrl = withWeb ? `http://127.0.0.1:${webPort}` : null;
   // Customers sign in from the dApp, so SIWE messages name the dApp's host; without it, the gateway's.
   const siweDomain = webUrl ? `127.0.0.1:${webPort}` : `127.0.0.1:${gatewayPorts[0]}`;
+  // The origin the gateway lets browsers call from: the devnet's dApp, or without it a dApp dev
+  // server on Vite's default port (npm run dev -w web, docs/web.md), which 5173 is then free for.
+  const dappOrigin = webUrl ?? VITE_DEV_ORIGIN;
 
   // 1. The chain. Kept devnets persist its state in the data directory.
   const statePath = join(dataDir, "chain-state.json");
@@ -240,7 +245,7 @@ async function launch(
     TOLLGATE_SLA_WINDOW_SEC: String(o.slaWindowSec),
     TOLLGATE_FIRST_TOKEN_TIMEOUT_MS: "10000",
     // The dApp's origin, whichever name the browser uses for this machine.
-    TOLLGATE_CORS_ORIGINS: webUrl ? `${webUrl},${webUrl.replace("127.0.0.1", "localhost")}` : undefined,
+    TOLLGATE_CORS_ORIGINS: `${dappOrigin},${dappOrigin.replace("127.0.0.1", "localhost")}`,
     LOG_LEVEL: "info",
   });
   const startGateway = (i: number) =>
@@ -330,12 +335,15 @@ async function launch(
   const graphqlUrl = indexer?.match[1] ?? null;
 
   // 6. The dApp, with its runtime configuration.
-  if (withWeb && graphqlUrl) {
-    const configPath = join(dataDir, "tollgate.config.json");
+  // Written with --no-web too: copied to web/public/, it points a dApp dev server at this devnet.
+  const configPath = join(dataDir, "tollgate.config.json");
+  if (graphqlUrl) {
     writeFileSync(
       configPath,
       `${JSON.stringify({ chainId: CHAIN_ID, rpcUrl, chainName: "Tollgate devnet", contracts: c, gatewayUrl, graphqlUrl, explorerUrl: null }, null, 2)}\n`,
     );
+  }
+  if (withWeb && graphqlUrl) {
     await p.step(`dApp on :${webPort}`, () =>
       sup.start({
         name: "web",
