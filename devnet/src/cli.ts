@@ -94,27 +94,25 @@ const { ZodError } = await import("zod");
 const manifestPath = resolve(values.manifest ?? join(ROOT, "devnet.json"));
 let devnet: Awaited<ReturnType<typeof startDevnet>> | null = null;
 let stopping = false;
-const stop = async (code: number) => {
+const stop = async (code: number, signal: NodeJS.Signals) => {
   if (stopping) {
-    process.stdout.write("\nsecond signal: exiting now; the watchdog stops what is left\n");
+    process.stdout.write(`\nsecond signal (${signal}): exiting now; the watchdog stops what is left\n`);
     process.exit(1);
   }
   stopping = true;
   if (!devnet) {
     // Still starting: the watchdog stops whatever has started once we are gone.
-    process.stdout.write("\ninterrupted while starting: stopping what has started …\n");
+    process.stdout.write(`\n${signal} while starting: stopping what has started …\n`);
     process.exit(130);
   }
   if (devnet) {
-    process.stdout.write("\nstopping every devnet process …\n");
+    process.stdout.write(`\n${signal}: stopping every devnet process …\n`);
     await devnet.stop();
     process.stdout.write("stopped.\n");
   }
   process.exit(code);
 };
-process.on("SIGINT", () => void stop(0));
-process.on("SIGTERM", () => void stop(0));
-process.on("SIGHUP", () => void stop(0));
+for (const signal of ["SIGINT", "SIGTERM", "SIGHUP"] as const) process.on(signal, () => void stop(0, signal));
 
 try {
   devnet = await startDevnet({

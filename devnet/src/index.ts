@@ -6,3 +6,5 @@ export { DEMO_PROVIDERS, MAIN_MODEL, SLOW_MODEL, GATEWAY_ID, ACCOUNT_INDEX, type
 export { chainClients, depositWithPermit, send, type ChainClients, type Signer } from "./chain-setup.ts";
 export { signIn, createApiKey } from "./customer.ts";
 export { wipeExternalStorage } from "./storage.ts";
+export { checkNotRunning, runningDevnet, lockPath, DevnetBusyError, type DevnetLock } from "./lock.ts";
+export { fund, FAUCET_ETH, FAUCET_USDC } from "./faucet.ts";

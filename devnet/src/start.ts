@@ -18,11 +18,14 @@ import { choosePort } from "./ports.ts";
 import { Supervisor, type Child } from "./processes.ts";
 import { seedPglite } from "./pglite-template.ts";
 import { indexerSchema, wipeExternalStorage } from "./storage.ts";
+import { checkNotRunning, releaseLock, takeLock } from "./lock.ts";
 
 /** `phases`: seconds each start-up step took (for the benchmark and the progress lines). */
 export type Devnet = { manifest: DevnetManifest; phases: Record<string, number>; stop(): Promise<void> };
 
 const CHAIN_ID = 31337;
+/** Where `npm run dev -w web` (Vite) serves the dApp by default. */
+const VITE_DEV_ORIGIN = "http://127.0.0.1:5173";
 const node = process.execPath; // the Node 24 running us runs the services' TypeScript too
 /** A service's entry file, symlinks resolved (some CLIs compare argv[1] with their own module path). */
 const script = (rel: string) => {
@@ -70,12 +73,16 @@ export async function startDevnet(input: DevnetOptions = {}): Promise<Devnet> {
   const dataDir = resolve(o.dataDir);
   const logsDir = join(dataDir, "logs");
   const previousPath = join(dataDir, "devnet.json");
+  const manifestPath = o.manifestPath ? resolve(o.manifestPath) : undefined;
+  // Before anything is wiped: another devnet may be running from here.
+  checkNotRunning(dataDir, manifestPath);
   const previous = !o.fresh && existsSync(previousPath) ? safeRead(previousPath) : null;
   if (o.fresh) {
     rmSync(dataDir, { recursive: true, force: true });
     if (o.databaseUrl || o.redisUrl) await p.step("fresh PostgreSQL schema / Redis keys", () => wipeExternalStorage(o));
   }
   mkdirSync(logsDir, { recursive: true });
+  takeLock(dataDir, manifestPath);
   p.say(`data ${dataDir}${o.fresh ? " (fresh)" : " (kept)"}; logs in ${logsDir}`);
 
   const supervisor = new Supervisor(logsDir);
@@ -86,10 +93,12 @@ export async function startDevnet(input: DevnetOptions = {}): Promise<Devnet> {
       phases: p.phases,
       stop: async () => {
         await supervisor.stopAll();
+        releaseLock(dataDir);
       },
     };
   } catch (err) {
     await supervisor.stopAll();
+    releaseLock(dataDir);
     throw err;
   }
 }
@@ -124,9 +133,10 @@ async function launch(
   // Ports: the wanted ones when free, else any free one, said out loud.
   const want = wantedPorts(o.portBase);
   const taken = new Set<number>();
+  const moved: { what: string; wanted: number; port: number }[] = [];
   const pick = async (what: string, wanted: number) => {
     const c = await choosePort(wanted, taken);
-    if (c.moved) p.say(`port ${c.wanted} is busy: ${what} uses ${c.port} instead`);
+    if (c.moved) moved.push({ what, wanted: c.wanted, port: c.port });
     return c.port;
   };
   const chainPort = await pick("chain", want.chain);
@@ -137,9 +147,16 @@ async function launch(
   const servicePorts: number[] = [];
   for (let i = 0; i < DEMO_PROVIDERS.length * 2; i++) servicePorts.push(await pick(i % 2 ? `worker ${(i >> 1) + 1}` : `simulator ${(i >> 1) + 1}`, want.services ? want.services + i : 0));
 
+  // One line per moved port; when most are taken (another devnet runs on them), one line for all.
+  if (moved.length > 3) p.say(`ports ${moved.map((m) => m.wanted).join(", ")} are busy (another devnet?): this one uses free ports instead; see its URLs below`);
+  else for (const m of moved) p.say(`port ${m.wanted} is busy: ${m.what} uses ${m.port} instead`);
+
   const webUrl = withWeb ? `http://127.0.0.1:${webPort}` : null;
   // Customers sign in from the dApp, so SIWE messages name the dApp's host; without it, the gateway's.
   const siweDomain = webUrl ? `127.0.0.1:${webPort}` : `127.0.0.1:${gatewayPorts[0]}`;
+  // The origin the gateway lets browsers call from: the devnet's dApp, or without it a dApp dev
+  // server on Vite's default port (npm run dev -w web, docs/web.md), which 5173 is then free for.
+  const dappOrigin = webUrl ?? VITE_DEV_ORIGIN;
 
   // 1. The chain. Kept devnets persist its state in the data directory.
   const statePath = join(dataDir, "chain-state.json");
@@ -228,7 +245,7 @@ async function launch(
     TOLLGATE_SLA_WINDOW_SEC: String(o.slaWindowSec),
     TOLLGATE_FIRST_TOKEN_TIMEOUT_MS: "10000",
     // The dApp's origin, whichever name the browser uses for this machine.
-    TOLLGATE_CORS_ORIGINS: webUrl ? `${webUrl},${webUrl.replace("127.0.0.1", "localhost")}` : undefined,
+    TOLLGATE_CORS_ORIGINS: `${dappOrigin},${dappOrigin.replace("127.0.0.1", "localhost")}`,
     LOG_LEVEL: "info",
   });
   const startGateway = (i: number) =>
@@ -318,12 +335,15 @@ async function launch(
   const graphqlUrl = indexer?.match[1] ?? null;
 
   // 6. The dApp, with its runtime configuration.
-  if (withWeb && graphqlUrl) {
-    const configPath = join(dataDir, "tollgate.config.json");
+  // Written with --no-web too: copied to web/public/, it points a dApp dev server at this devnet.
+  const configPath = join(dataDir, "tollgate.config.json");
+  if (graphqlUrl) {
     writeFileSync(
       configPath,
       `${JSON.stringify({ chainId: CHAIN_ID, rpcUrl, chainName: "Tollgate devnet", contracts: c, gatewayUrl, graphqlUrl, explorerUrl: null }, null, 2)}\n`,
     );
+  }
+  if (withWeb && graphqlUrl) {
     await p.step(`dApp on :${webPort}`, () =>
       sup.start({
         name: "web",

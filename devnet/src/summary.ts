@@ -1,6 +1,10 @@
 /** What `npm start` prints once everything is up: URLs, the demo key and a ready openai snippet. */
+import { join } from "node:path";
 import type { DevnetManifest } from "./manifest.ts";
 import { MAIN_MODEL } from "./demo.ts";
+import { REPO_ROOT } from "./options.ts";
+
+const DEFAULT_MANIFEST = join(REPO_ROOT, "devnet.json");
 
 export function summary(m: DevnetManifest, manifestPath: string): string {
   const usd = (units: string) => `$${(Number(units) / 1e6).toFixed(2)}`;
@@ -20,7 +24,7 @@ export function summary(m: DevnetManifest, manifestPath: string): string {
     "  providers:",
     ...m.providers.map((p) => `    ${p.name.padEnd(15)} ${p.prices.map((x) => `${x.model} ${usd(x.promptPrice)}/${usd(x.completionPrice)} per M tokens`).join(", ")} — ${p.behaviour.summary}`),
     "",
-    "  try it (npm install openai; node --input-type=module):",
+    "  try it: save as hello.mjs and run node hello.mjs (openai is installed in this repository; elsewhere npm install openai first)",
     "",
     `    import OpenAI from "openai";`,
     `    const client = new OpenAI({ baseURL: "${m.gatewayUrl}/v1", apiKey: "${m.apiKey}" });`,
@@ -37,11 +41,16 @@ export function summary(m: DevnetManifest, manifestPath: string): string {
     "",
     `    npm run provider -w worker -- status --rpc-url ${m.rpcUrl} --deployment ${manifestPath} --provider ${m.providers[2]?.address ?? m.providers[0]!.address}`,
     "",
+    "  your own wallet or provider account (1,000 test USDC and 10 ETH):",
+    "",
+    `    npm run faucet -w devnet -- 0xYourAddress${manifestPath === DEFAULT_MANIFEST ? "" : ` --manifest ${manifestPath}`}`,
+    "",
     ...(m.graphqlUrl
       ? [
           "  as an auditor:",
           "",
           `    curl -s ${m.graphqlUrl} -H "content-type: application/json" -d '{"query":"{ totals { charged fees slaCredits batches } }"}'`,
+          `    INDEXER_URL=${m.graphqlUrl} INDEXER_RPC_URL=${m.rpcUrl} INDEXER_DEPLOYMENT=${manifestPath} npm run indexer:reconcile`,
           "",
         ]
       : []),

@@ -69,7 +69,7 @@ async function keygen(keystore: string | undefined): Promise<void> {
     [
       `created ${keystore} (encrypted, mode 0600)`,
       `worker address: ${address}`,
-      "next: authorize this address from your provider account (ProviderRegistry.authorizeWorker),",
+      `next: authorize it from your provider account: tollgate-provider authorize-worker ${address} (or the dApp's Provider page),`,
       `      then run: TOLLGATE_KEYSTORE_PASSWORD=… tollgate-worker --keystore ${keystore} --upstream … --gateway …`,
       "",
     ].join("\n"),

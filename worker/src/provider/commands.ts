@@ -11,6 +11,8 @@ import { TxError } from "./errors.ts";
 import { pricePerMillion, usdc, usdcArg, when } from "./format.ts";
 
 const CLI = "tollgate-provider";
+/** Anvil's chain id: the devnet, where `npm run faucet -w devnet` hands out test USDC. */
+const DEVNET_CHAIN_ID = 31337;
 
 function registry(s: Signer) {
   return { address: s.deployment.contracts.providerRegistry, abi: providerRegistryAbi } as const;
@@ -187,7 +189,10 @@ export async function stake(s: Signer, amount: bigint, out: Out): Promise<void> 
     s.publicClient.readContract({ address: token, abi: erc20Abi, functionName: "balanceOf", args: [me(s)] }),
     s.publicClient.readContract({ address: token, abi: erc20Abi, functionName: "allowance", args: [me(s), spender] }),
   ]);
-  if (balance < amount) throw new TxError(`stake ${usdc(amount)}: your USDC balance is ${usdc(balance)}; get ${usdc(amount - balance)} more USDC on this chain first`);
+  if (balance < amount) {
+    const where = s.deployment.chainId === DEVNET_CHAIN_ID ? ` (devnet: \`npm run faucet -w devnet -- ${me(s)}\`)` : "";
+    throw new TxError(`stake ${usdc(amount)}: your USDC balance is ${usdc(balance)}; get ${usdc(amount - balance)} more on this chain first${where}`);
+  }
   if (allowance < amount) {
     await send(s, `approve ${usdc(amount)} for the staking contract`, { address: token, abi: erc20Abi, functionName: "approve", args: [spender, amount] }, out);
   } else {
@@ -196,7 +201,7 @@ export async function stake(s: Signer, amount: bigint, out: Out): Promise<void> 
   await send(s, `stake ${usdc(amount)}`, { ...staking(s), functionName: "stake", args: [amount] }, out);
   out(`staked ${usdc(amount)}`);
   const { bonded, minStake } = await stakeLine(s, out);
-  if (bonded >= minStake) out(`next: authorize a worker (\`${CLI} authorize-worker <address>\`) and run it; see \`${CLI} status\``);
+  if (bonded >= minStake) out(`next: run a worker whose key you authorized (\`${CLI} authorize-worker <address>\`, once per key); see \`${CLI} status\``);
   else out(`next: \`${CLI} stake ${usdcArg(minStake - bonded)}\``);
 }
 
