@@ -3,7 +3,7 @@
  * follower, batch poster, probes, SLA reporter, registry sync). Used by the CLI and by tests.
  */
 import { createHmac } from "node:crypto";
-import Fastify, { LogController, type FastifyInstance } from "fastify";
+import Fastify, { LogController, type FastifyInstance, type FastifyReply } from "fastify";
 import { createPublicClient, createWalletClient, defineChain, http, type PublicClient, type WalletClient } from "viem";
 import { privateKeyToAccount } from "viem/accounts";
 import type { Logger } from "pino";
@@ -151,6 +151,10 @@ export async function buildGateway(options: GatewayOptions): Promise<Gateway> {
     requestTimeout: 0,
     keepAliveTimeout: 30_000,
     return503OnClosing: true,
+    // A URL the router cannot decode, or a path parameter above its length limit: OpenAI's shape too.
+    frameworkErrors: (err, _req, reply) => {
+      (reply as FastifyReply).code(err.statusCode ?? 400).send({ error: { message: "malformed URL", type: "invalid_request_error", param: null, code: "invalid_request" } });
+    },
   }) as unknown as FastifyInstance;
   app.server.headersTimeout = 30_000;
   app.setErrorHandler((err: Error & { statusCode?: number; code?: string }, _req, reply) => {
