@@ -112,3 +112,11 @@ export function countCompletionPromptTokens(prompt: unknown, limit = Infinity): 
   }
   return total;
 }
+
+/**
+ * Prompt tokens of a legacy completion's `suffix`: the text after the insertion point, which runtimes
+ * that fill in the middle (Ollama) render into the prompt and count as prompt tokens.
+ */
+export function countCompletionExtrasTokens(body: { readonly [field: string]: unknown; suffix?: unknown }, limit = Infinity): number {
+  return typeof body.suffix === "string" ? countTextTokens(body.suffix, limit) : 0;
+}

@@ -169,6 +169,21 @@ describe("money", () => {
     assert.ok(usage >= 0 && usage <= 2, `streamed ${usage} tokens for max_completion_tokens 2`);
   });
 
+  it("a legacy completion's suffix is prompt: it counts towards the tier's cap and is billed", async () => {
+    // Runtimes that fill in the middle (Ollama) render the suffix into the prompt: uncounted, it was
+    // a way past the prompt cap, served for the price of the prompt alone.
+    await assert.rejects(
+      client.completions.create({ model: MODEL, prompt: "def f(", suffix: "word ".repeat(9_000), max_tokens: 4 }),
+      (e: unknown) => e instanceof OpenAI.APIError && e.status === 413 && (e.error as ErrorBody["error"]).code === "prompt_too_large",
+    );
+    const suffix = " return x\n".repeat(200);
+    const { data, response } = await client.completions.create({ model: MODEL, prompt: "def f(", suffix, max_tokens: 4 }).withResponse();
+    assert.equal(data.usage!.prompt_tokens, countTextTokens("def f(") + countTextTokens(suffix));
+    const rows = await gw.ctx.db.query(`SELECT prompt_tokens, drift FROM receipts WHERE id = $1`, [response.headers.get("x-tollgate-receipt-id")]);
+    assert.equal(Number(rows[0]!.prompt_tokens), data.usage!.prompt_tokens, "billed for the suffix too");
+    assert.equal(Number(rows[0]!.drift), 0, "and the worker's count agrees with the gateway's");
+  });
+
   it("streams aborted at random points leave nothing reserved, and every charge is on a receipt", async () => {
     const before = await account();
     const beforeSum = await receiptSum();

@@ -13,7 +13,7 @@ import { exactCost, modelId, receiptId, RECEIPT_STATUS } from "@tollgate/protoco
 import type { Ctx } from "../context.ts";
 import { ApiError, badRequest, forbidden, notFound, paymentRequired, rateLimited, tooLarge, unauthorized, unavailable } from "../shared/errors.ts";
 import { eligible, modelKnown, pick, warmMissingReads, type Candidate, type PriceCap } from "../routing/select.ts";
-import { countChatExtrasTokens, countChatPromptTokens, countCompletionPromptTokens, countTextTokens } from "@tollgate/protocol/tokens";
+import { countChatExtrasTokens, countChatPromptTokens, countCompletionExtrasTokens, countCompletionPromptTokens, countTextTokens } from "@tollgate/protocol/tokens";
 import { drift, hasOpaqueParts, promptReserveFor } from "./tokenizer.ts";
 import { chargeUnits, type StoredReceipt } from "./receipts.ts";
 import { bearerToken, type ApiKey } from "../auth/keys.ts";
@@ -194,7 +194,8 @@ export async function handleInference(ctx: Ctx, kind: Kind, req: FastifyRequest,
   // Counting stops once above the tier's cap (Infinity): an 8 MB prompt costs no more than a full one.
   const promptCap = tier.maxPromptTokens;
   const messagesPrompt = kind === "chat" ? countChatPromptTokens(body.messages, promptCap) : countCompletionPromptTokens(body.prompt, promptCap);
-  const ownPrompt = kind === "chat" && messagesPrompt <= promptCap ? messagesPrompt + countChatExtrasTokens(body, promptCap - messagesPrompt) : messagesPrompt;
+  const extras = messagesPrompt > promptCap ? 0 : kind === "chat" ? countChatExtrasTokens(body, promptCap - messagesPrompt) : countCompletionExtrasTokens(body, promptCap - messagesPrompt);
+  const ownPrompt = messagesPrompt + extras;
   if (ownPrompt > promptCap) return fail(tooLarge(`prompt has ${Number.isFinite(ownPrompt) ? ownPrompt : `more than ${promptCap}`} tokens; the ${tier.name} tier allows ${promptCap}`));
   // Both limit fields sent: the smaller one binds, whichever field the runtime reads.
   const limits = [kind === "chat" ? body.max_completion_tokens : null, body.max_tokens].filter((v): v is number => typeof v === "number");
