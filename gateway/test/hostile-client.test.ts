@@ -169,6 +169,20 @@ describe("money", () => {
     assert.ok(usage >= 0 && usage <= 2, `streamed ${usage} tokens for max_completion_tokens 2`);
   });
 
+  it("a legacy completion's max_completion_tokens cannot lift the max_tokens it pays for", async () => {
+    // Workers hand max_completion_tokens to the runtime before max_tokens: forwarded as sent, it made
+    // the worker generate 19 tokens that were billed as 3 (and on llama.cpp, Ollama, TGI, up to 2,000).
+    const { data, response } = await client.completions.create({ model: MODEL, prompt: "Once", max_tokens: 3, max_completion_tokens: 2_000 } as never).withResponse();
+    const c = data as unknown as OpenAI.Completion;
+    assert.ok(c.usage!.completion_tokens <= 3, `generated ${c.usage!.completion_tokens} tokens for max_tokens 3`);
+    const rows = await gw.ctx.db.query(`SELECT completion_tokens FROM receipts WHERE id = $1`, [response.headers.get("x-tollgate-receipt-id")]);
+    assert.equal(Number(rows[0]!.completion_tokens), c.usage!.completion_tokens, "every generated token is on the receipt");
+    const stream = (await client.completions.create({ model: MODEL, prompt: "Once", max_tokens: 2, max_completion_tokens: 2_000, stream: true } as never)) as unknown as AsyncIterable<OpenAI.Completion>;
+    let text = "";
+    for await (const chunk of stream) text += chunk.choices[0]?.text ?? "";
+    assert.ok(countTextTokens(text) <= 2, `streamed ${countTextTokens(text)} tokens for max_tokens 2`);
+  });
+
   it("a legacy completion's suffix is prompt: it counts towards the tier's cap and is billed", async () => {
     // Runtimes that fill in the middle (Ollama) render the suffix into the prompt: uncounted, it was
     // a way past the prompt cap, served for the price of the prompt alone.

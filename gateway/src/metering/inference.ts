@@ -45,6 +45,8 @@ const chatSchema = z.looseObject({
 const completionSchema = z.looseObject({
   ...common,
   prompt: z.union([z.string(), z.array(z.string()).min(1), z.array(z.number().int().min(0)).min(1), z.array(z.array(z.number().int().min(0)).min(1)).min(1)]),
+  // Not an OpenAI completions field, but runtimes behind a worker read it first when present.
+  max_completion_tokens: tokenLimit,
 });
 
 export type Kind = "chat" | "completion";
@@ -198,8 +200,11 @@ export async function handleInference(ctx: Ctx, kind: Kind, req: FastifyRequest,
   const ownPrompt = messagesPrompt + extras;
   if (ownPrompt > promptCap) return fail(tooLarge(`prompt has ${Number.isFinite(ownPrompt) ? ownPrompt : `more than ${promptCap}`} tokens; the ${tier.name} tier allows ${promptCap}`));
   // Both limit fields sent: the smaller one binds, whichever field the runtime reads.
-  const limits = [kind === "chat" ? body.max_completion_tokens : null, body.max_tokens].filter((v): v is number => typeof v === "number");
+  const limits = [body.max_completion_tokens, body.max_tokens].filter((v): v is number => typeof v === "number");
   const maxTokens = Math.min(...limits, tier.maxOutputTokens);
+  // A legacy completion's max_completion_tokens would reach the worker as sent (only chat's is
+  // rewritten below), and workers hand it to the runtime before max_tokens: it carries the cap too.
+  if (kind === "completion" && body.max_completion_tokens != null) body.max_completion_tokens = maxTokens;
   const cap: PriceCap = {};
   const capP = req.headers["x-tollgate-max-prompt-price"];
   const capC = req.headers["x-tollgate-max-completion-price"];
