@@ -5,6 +5,11 @@
  * asserted: status, OpenAI error shape and SDK error class, and what GET /v1/account says they owe.
  */
 import assert from "node:assert/strict";
+import { createServer, type Server } from "node:http";
+import type { AddressInfo } from "node:net";
+import { privateKeyToAccount } from "viem/accounts";
+import { startWorker, parseModelSpecs } from "@tollgate/worker";
+import { startSimulator } from "@tollgate/worker/simulator";
 import { after, before, describe, it } from "node:test";
 import OpenAI from "openai";
 import { countTextTokens, encodeText } from "@tollgate/protocol/tokens";
@@ -328,5 +333,71 @@ describe("keys, receipts and batches with bad input", () => {
   it("a batch id beyond what any batch can have is a 404", async () => {
     await openAiError(await fetch(`${url}/v1/batches/9999999999999999999/receipts`), 404, "batch_not_found");
     await openAiError(await fetch(`${url}/v1/batches/9223372036854775807/receipts`), 404, "batch_not_found");
+  });
+});
+
+describe("a provider running llama.cpp", () => {
+  /**
+   * llama.cpp's server takes its budget as `n_predict ?? max_tokens` (server.cpp,
+   * params_from_json_cmpl). This proxy applies that rule in front of the simulator, and the real
+   * worker agent fronts it as runtime "llamacpp".
+   */
+  let proxy: Server;
+  let stopLlama: () => Promise<void>;
+  before(async () => {
+    const sim = await startSimulator({ port: 0, ttftMs: 5, tokensPerSecond: 5_000, minCompletionTokens: 200, maxCompletionTokens: 300, models: [{ name: MODEL, contextLength: 8192 }] });
+    proxy = createServer(async (req, res) => {
+      let raw = "";
+      for await (const chunk of req) raw += chunk;
+      let body = raw ? (JSON.parse(raw) as Record<string, unknown>) : undefined;
+      if (body && typeof body.n_predict === "number") body = { ...body, max_tokens: body.n_predict };
+      const upstream = await fetch(sim.url + req.url!.replace(/^\/v1/, ""), { method: req.method, headers: { "content-type": "application/json" }, ...(body && { body: JSON.stringify(body) }) });
+      res.writeHead(upstream.status, { "content-type": upstream.headers.get("content-type") ?? "application/json" });
+      res.end(Buffer.from(await upstream.arrayBuffer()));
+    });
+    await new Promise<void>((r) => proxy.listen(0, "127.0.0.1", r));
+    const worker = await startWorker(
+      {
+        upstream: `http://127.0.0.1:${(proxy.address() as AddressInfo).port}/v1`,
+        runtime: "llamacpp",
+        gateway: url,
+        gatewayAddress: privateKeyToAccount(env.gatewaySignerKey).address,
+        provider: env.providers[0]!.wallet.account.address,
+        chainId: env.chain.chainId,
+        registry: env.contracts.registry,
+        listenPort: 0,
+        models: parseModelSpecs(MODEL),
+        maxConcurrency: 16,
+        privateKey: env.providers[0]!.workerKeys[1]!,
+        gpuStats: false,
+        firstTokenTimeoutMs: 5_000,
+        idleTimeoutMs: 5_000,
+        requestTimeoutMs: 20_000,
+        drainTimeoutMs: 5_000,
+      },
+      { logger: (await import("../src/shared/log.ts")).createLogger("silent") },
+    );
+    stopLlama = async () => {
+      await worker.close().catch(() => {});
+      await sim.close().catch(() => {});
+      await new Promise((r) => proxy.close(r));
+    };
+    // Only the llama.cpp worker is left to route to.
+    await rig.worker.drain();
+    await waitFor(() => gw.ctx.registry.all().filter((w) => !w.draining && gw.ctx.registry.alive(w)).length === 1, 10_000, "llama.cpp worker alone");
+  });
+  after(async () => stopLlama?.());
+
+  it("n_predict cannot lift the max_tokens a customer pays for", async () => {
+    const { data, response } = await client.chat.completions.create({ model: MODEL, messages: [{ role: "user", content: "hi" }], max_tokens: 5, n_predict: 250 } as never).withResponse();
+    const c = data as unknown as OpenAI.ChatCompletion;
+    assert.ok(c.usage!.completion_tokens <= 5, `generated ${c.usage!.completion_tokens} tokens for max_tokens 5`);
+    const rows = await gw.ctx.db.query(`SELECT completion_tokens FROM receipts WHERE id = $1`, [response.headers.get("x-tollgate-receipt-id")]);
+    assert.equal(Number(rows[0]!.completion_tokens), c.usage!.completion_tokens, "every generated token is on the receipt");
+    await assert.rejects(
+      client.chat.completions.create({ model: MODEL, messages: [{ role: "user", content: "hi" }], max_tokens: 5, n_predict: -1 } as never),
+      OpenAI.BadRequestError,
+      "-1 (no limit, to llama.cpp) is refused",
+    );
   });
 });

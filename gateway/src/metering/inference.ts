@@ -27,7 +27,12 @@ const common = {
   // One completion per request: the reservation and the billing cap cover one choice of max_tokens.
   n: z.number().int().min(1).max(1, "only n = 1 is supported").nullish(),
   best_of: z.number().int().min(1).max(1, "only best_of = 1 is supported").nullish(),
+  // Runtimes' own budget fields, which they read before max_tokens (llama.cpp: n_predict, where -1
+  // means no limit; TGI: max_new_tokens): limits like the OpenAI ones, forwarded capped.
+  n_predict: tokenLimit,
+  max_new_tokens: tokenLimit,
 };
+const RUNTIME_LIMIT_FIELDS = ["n_predict", "max_new_tokens"] as const;
 const chatSchema = z.looseObject({
   ...common,
   messages: z
@@ -199,9 +204,10 @@ export async function handleInference(ctx: Ctx, kind: Kind, req: FastifyRequest,
   const extras = messagesPrompt > promptCap ? 0 : kind === "chat" ? countChatExtrasTokens(body, promptCap - messagesPrompt) : countCompletionExtrasTokens(body, promptCap - messagesPrompt);
   const ownPrompt = messagesPrompt + extras;
   if (ownPrompt > promptCap) return fail(tooLarge(`prompt has ${Number.isFinite(ownPrompt) ? ownPrompt : `more than ${promptCap}`} tokens; the ${tier.name} tier allows ${promptCap}`));
-  // Both limit fields sent: the smaller one binds, whichever field the runtime reads.
-  const limits = [body.max_completion_tokens, body.max_tokens].filter((v): v is number => typeof v === "number");
+  // Several limit fields sent: the smallest binds, whichever field the runtime reads.
+  const limits = [body.max_completion_tokens, body.max_tokens, ...RUNTIME_LIMIT_FIELDS.map((f) => body[f])].filter((v): v is number => typeof v === "number");
   const maxTokens = Math.min(...limits, tier.maxOutputTokens);
+  for (const f of RUNTIME_LIMIT_FIELDS) if (body[f] != null) body[f] = maxTokens;
   // A legacy completion's max_completion_tokens would reach the worker as sent (only chat's is
   // rewritten below), and workers hand it to the runtime before max_tokens: it carries the cap too.
   if (kind === "completion" && body.max_completion_tokens != null) body.max_completion_tokens = maxTokens;
