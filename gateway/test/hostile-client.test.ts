@@ -339,8 +339,8 @@ describe("keys, receipts and batches with bad input", () => {
 describe("a provider running llama.cpp", () => {
   /**
    * llama.cpp's server takes its budget as `n_predict ?? max_tokens` (server.cpp,
-   * params_from_json_cmpl). This proxy applies that rule in front of the simulator, and the real
-   * worker agent fronts it as runtime "llamacpp".
+   * params_from_json_cmpl) and its number of completions as `n_cmpl ?? n`. This proxy applies those
+   * rules in front of the simulator, and the real worker agent fronts it as runtime "llamacpp".
    */
   let proxy: Server;
   let stopLlama: () => Promise<void>;
@@ -351,6 +351,7 @@ describe("a provider running llama.cpp", () => {
       for await (const chunk of req) raw += chunk;
       let body = raw ? (JSON.parse(raw) as Record<string, unknown>) : undefined;
       if (body && typeof body.n_predict === "number") body = { ...body, max_tokens: body.n_predict };
+      if (body && typeof body.n_cmpl === "number") body = { ...body, n: body.n_cmpl };
       const upstream = await fetch(sim.url + req.url!.replace(/^\/v1/, ""), { method: req.method, headers: { "content-type": "application/json" }, ...(body && { body: JSON.stringify(body) }) });
       res.writeHead(upstream.status, { "content-type": upstream.headers.get("content-type") ?? "application/json" });
       res.end(Buffer.from(await upstream.arrayBuffer()));
@@ -399,5 +400,15 @@ describe("a provider running llama.cpp", () => {
       OpenAI.BadRequestError,
       "-1 (no limit, to llama.cpp) is refused",
     );
+  });
+
+  it("n_cmpl, llama.cpp's own n, is refused above 1 before anything is dispatched", async () => {
+    const receipts = async () => Number((await gw.ctx.db.query(`SELECT COUNT(*) AS n FROM receipts`))[0]!.n);
+    const before = await receipts();
+    await assert.rejects(
+      client.chat.completions.create({ model: MODEL, messages: [{ role: "user", content: "hi" }], max_tokens: 5, n: 1, n_cmpl: 4 } as never),
+      (e: unknown) => e instanceof OpenAI.BadRequestError && /n_cmpl: only n = 1/.test(e.message),
+    );
+    assert.equal(await receipts(), before, "refused by the gateway, not by the runtime");
   });
 });

@@ -27,6 +27,8 @@ const common = {
   // One completion per request: the reservation and the billing cap cover one choice of max_tokens.
   n: z.number().int().min(1).max(1, "only n = 1 is supported").nullish(),
   best_of: z.number().int().min(1).max(1, "only best_of = 1 is supported").nullish(),
+  // llama.cpp's own name for n, read before n.
+  n_cmpl: z.number().int().min(1).max(1, "only n = 1 is supported").nullish(),
   // Runtimes' own budget fields, which they read before max_tokens (llama.cpp: n_predict, where -1
   // means no limit; TGI: max_new_tokens): limits like the OpenAI ones, forwarded capped.
   n_predict: tokenLimit,
