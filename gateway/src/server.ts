@@ -161,7 +161,8 @@ export async function buildGateway(options: GatewayOptions): Promise<Gateway> {
     if (err instanceof ApiError) return reply.code(err.status).headers(err.headers).send(err.body());
     const status = err.statusCode && err.statusCode >= 400 && err.statusCode < 500 ? err.statusCode : 500;
     if (status >= 500) log.error({ err: { message: err.message, stack: err.stack } }, "unhandled error");
-    const message = status === 413 ? "request body too large" : status === 400 ? "malformed request body (expecting JSON)" : status < 500 ? "bad request" : "internal error";
+    const message =
+      status === 413 ? "request body too large" : status === 415 ? "send the body as JSON (Content-Type: application/json)" : status === 400 ? "malformed request body (expecting JSON)" : status < 500 ? "bad request" : "internal error";
     reply.code(status).send({ error: { message, type: status < 500 ? "invalid_request_error" : "server_error", param: null, code: status === 413 ? "body_too_large" : status < 500 ? "invalid_request" : "internal_error" } });
   });
   app.setNotFoundHandler((_req, reply) => reply.code(404).send({ error: { message: "no such route", type: "not_found_error", param: null, code: "not_found" } }));

@@ -136,7 +136,8 @@ describe("bodies built to exhaust the gateway", () => {
       assert.match(r.headers.get("x-request-id") ?? "", /^req_/, `x-request-id on a ${status}`);
       assert.match(r.headers.get("x-tollgate-receipt-id") ?? "", /^0x[0-9a-f]{64}$/);
       assert.ok(Number(r.headers.get("x-tollgate-overhead-ms")) >= 0);
-      await openAiError(r, status, code);
+      const e = await openAiError(r, status, code);
+      if (status === 415) assert.match(e.message, /application\/json/, "says what to send");
     }
     const huge = client.chat.completions.create({ model: MODEL, messages: [{ role: "user", content: "x".repeat(9 * 1024 * 1024) }] });
     await assert.rejects(huge, (e: unknown) => e instanceof OpenAI.APIError && e.status === 413 && e.requestID !== null);
