@@ -75,8 +75,9 @@ describe("bodies built to exhaust the gateway", () => {
     await assert.rejects(hostile, (e: unknown) => e instanceof OpenAI.APIError && e.status === 413 && (e.error as ErrorBody["error"]).code === "prompt_too_large");
     const refusedAfter = performance.now() - t0;
     const otherMs = await meanwhile;
-    assert.ok(refusedAfter < 3_000, `refused after ${refusedAfter.toFixed(0)} ms`);
-    assert.ok(otherMs < 3_000, `another customer's request took ${otherMs.toFixed(0)} ms`);
+    // Both take a few hundred ms here; the margin is for a loaded machine (unfixed: about 24 s).
+    assert.ok(refusedAfter < 5_000, `refused after ${refusedAfter.toFixed(0)} ms`);
+    assert.ok(otherMs < 5_000, `another customer's request took ${otherMs.toFixed(0)} ms`);
   });
 
   it("an 8 MB prompt far above the cap costs no more than counting to the cap", async () => {
@@ -84,7 +85,8 @@ describe("bodies built to exhaust the gateway", () => {
     const r = await post("/v1/chat/completions", JSON.stringify({ model: MODEL, messages: [{ role: "user", content: "a".repeat(7_500_000) }] }));
     const e = await openAiError(r, 413, "prompt_too_large");
     assert.match(e.message, /more than 8192 tokens/);
-    assert.ok(performance.now() - t0 < 3_000, `answered after ${(performance.now() - t0).toFixed(0)} ms`);
+    // About 1 s here, mostly the upload and JSON parse (unfixed: hours of byte-pair merging).
+    assert.ok(performance.now() - t0 < 10_000, `answered after ${(performance.now() - t0).toFixed(0)} ms`);
   });
 
   it("counts natural text exactly as the tokenizer does, so honest workers see no drift", () => {
@@ -267,12 +269,14 @@ describe("money", () => {
   });
 
   it("a key's daily cap holds against concurrent requests: the overflow gets 402 daily_cap_reached", async () => {
-    // One request's reservation here is a few hundred base units: a cap of 1,000 admits two or three at a time.
+    // One request's reservation here is about 904 base units (1,500 completion tokens at 0.6 each,
+    // plus the prompt) and it spends about 30: a cap of 1,000 admits one at a time and at most four
+    // in all, however the twelve arrive.
     const k = await loginAndCreateKey(url, env.customer, env.chain.chainId, { name: "capped", dailySpendCap: "1000" });
     const c = new OpenAI({ baseURL: `${url}/v1`, apiKey: k.key, maxRetries: 0 });
-    const results = await Promise.allSettled(Array.from({ length: 12 }, () => c.chat.completions.create({ model: MODEL, messages: [{ role: "user", content: "hi" }], max_tokens: 500 })));
+    const results = await Promise.allSettled(Array.from({ length: 12 }, () => c.chat.completions.create({ model: MODEL, messages: [{ role: "user", content: "hi" }], max_tokens: 1_500 })));
     const refused = results.filter((r) => r.status === "rejected");
-    assert.ok(refused.length > 0, "some were refused");
+    assert.ok(refused.length >= 8, `${refused.length} of 12 refused`);
     for (const r of refused) {
       const e = (r as PromiseRejectedResult).reason;
       assert.ok(e instanceof OpenAI.APIError && e.status === 402 && (e.error as ErrorBody["error"]).code === "daily_cap_reached", String(e));
