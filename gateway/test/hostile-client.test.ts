@@ -96,6 +96,18 @@ describe("bodies built to exhaust the gateway", () => {
     assert.equal(countTextTokens(text, 1e9), encodeText(text).length);
   });
 
+  it("many small text parts count as the lines a runtime renders them as, not as one run", async () => {
+    // vLLM joins a message's text parts with "\n": 20,000 parts of "a" are 20,000 lines to the model.
+    const parts = Array.from({ length: 20_000 }, () => ({ type: "text" as const, text: "a" }));
+    await assert.rejects(
+      client.chat.completions.create({ model: MODEL, messages: [{ role: "user", content: parts }], max_tokens: 4 }),
+      (e: unknown) => e instanceof OpenAI.APIError && e.status === 413 && (e.error as ErrorBody["error"]).code === "prompt_too_large",
+    );
+    const few = [{ type: "text" as const, text: "Describe" }, { type: "text" as const, text: "this." }];
+    const ok = await client.chat.completions.create({ model: MODEL, messages: [{ role: "user", content: few }], max_tokens: 4 });
+    assert.equal(ok.usage!.prompt_tokens, 3 + 3 + countTextTokens("user") + countTextTokens("Describe\nthis."), "worker and gateway count the same text");
+  });
+
   it("JSON nested deeper than any request needs gets a 400, and holds nothing of the balance", async () => {
     const deep = "[".repeat(20_000) + "1" + "]".repeat(20_000);
     const bodies = [
