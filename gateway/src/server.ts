@@ -3,7 +3,7 @@
  * follower, batch poster, probes, SLA reporter, registry sync). Used by the CLI and by tests.
  */
 import { createHmac } from "node:crypto";
-import Fastify, { LogController, type FastifyInstance } from "fastify";
+import Fastify, { LogController, type FastifyInstance, type FastifyReply } from "fastify";
 import { createPublicClient, createWalletClient, defineChain, http, type PublicClient, type WalletClient } from "viem";
 import { privateKeyToAccount } from "viem/accounts";
 import type { Logger } from "pino";
@@ -151,13 +151,18 @@ export async function buildGateway(options: GatewayOptions): Promise<Gateway> {
     requestTimeout: 0,
     keepAliveTimeout: 30_000,
     return503OnClosing: true,
+    // A URL the router cannot decode, or a path parameter above its length limit: OpenAI's shape too.
+    frameworkErrors: (err, _req, reply) => {
+      (reply as FastifyReply).code(err.statusCode ?? 400).send({ error: { message: "malformed URL", type: "invalid_request_error", param: null, code: "invalid_request" } });
+    },
   }) as unknown as FastifyInstance;
   app.server.headersTimeout = 30_000;
   app.setErrorHandler((err: Error & { statusCode?: number; code?: string }, _req, reply) => {
     if (err instanceof ApiError) return reply.code(err.status).headers(err.headers).send(err.body());
     const status = err.statusCode && err.statusCode >= 400 && err.statusCode < 500 ? err.statusCode : 500;
     if (status >= 500) log.error({ err: { message: err.message, stack: err.stack } }, "unhandled error");
-    const message = status === 413 ? "request body too large" : status === 400 ? "malformed request body (expecting JSON)" : status < 500 ? "bad request" : "internal error";
+    const message =
+      status === 413 ? "request body too large" : status === 415 ? "send the body as JSON (Content-Type: application/json)" : status === 400 ? "malformed request body (expecting JSON)" : status < 500 ? "bad request" : "internal error";
     reply.code(status).send({ error: { message, type: status < 500 ? "invalid_request_error" : "server_error", param: null, code: status === 413 ? "body_too_large" : status < 500 ? "invalid_request" : "internal_error" } });
   });
   app.setNotFoundHandler((_req, reply) => reply.code(404).send({ error: { message: "no such route", type: "not_found_error", param: null, code: "not_found" } }));

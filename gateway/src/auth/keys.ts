@@ -27,6 +27,15 @@ export function generateKey(env: "live" | "test"): string {
   return body + base62(BigInt(crc32(body)), 6);
 }
 
+/**
+ * The credential of an `Authorization: Bearer …` header. The scheme is case-insensitive (RFC 9110
+ * §11.1) and clients differ in spacing, so `bearer  tg_…` works as `Bearer tg_…` does.
+ */
+export function bearerToken(header: string | undefined): string | null {
+  const m = header ? /^bearer[ \t]+(\S+)[ \t]*$/i.exec(header) : null;
+  return m ? m[1]! : null;
+}
+
 /** Shape and checksum, before any lookup. */
 export function keyLooksValid(key: string): boolean {
   const m = /^(tg_(?:live|test)_[0-9A-Za-z]{43})([0-9A-Za-z]{6})$/.exec(key);

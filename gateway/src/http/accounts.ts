@@ -5,19 +5,25 @@ import type { Ctx } from "../context.ts";
 import { settlementAbi } from "@tollgate/protocol";
 import type { LedgerState } from "../admission/ledger.ts";
 import { ApiError, badRequest, notFound, unauthorized } from "../shared/errors.ts";
+import { bearerToken } from "../auth/keys.ts";
+
+// PostgreSQL text cannot hold U+0000: refused here as a 400 rather than failing the INSERT.
+const text = (max: number) => z.string().min(1).max(max).refine((v) => !v.includes("\u0000"), "must not contain U+0000");
+/** Ids the gateway issues (`key_` + 12 base64url characters); anything else is no key of yours. */
+const KEY_ID = /^key_[A-Za-z0-9_-]{12}$/;
 
 const loginBody = z.object({ message: z.string().min(1).max(4096), signature: z.string().regex(/^0x[0-9a-fA-F]+$/).max(20_000) });
 const createKeyBody = z.object({
-  name: z.string().min(1).max(100),
+  name: text(100),
   dailySpendCap: z.string().regex(/^\d{1,18}$/, "USDC base units as a decimal string").optional(),
-  models: z.array(z.string().min(1).max(256)).min(1).max(100).optional(),
+  models: z.array(text(256)).min(1).max(100).optional(),
 });
 
 const updateKeyBody = z
   .object({
-    name: z.string().min(1).max(100).optional(),
+    name: text(100).optional(),
     dailySpendCap: z.string().regex(/^\d{1,18}$/, "USDC base units as a decimal string").nullable().optional(),
-    models: z.array(z.string().min(1).max(256)).min(1).max(100).nullable().optional(),
+    models: z.array(text(256)).min(1).max(100).nullable().optional(),
   })
   .strict()
   .refine((b) => b.name !== undefined || b.dailySpendCap !== undefined || b.models !== undefined, "send at least one of name, dailySpendCap, models");
@@ -28,8 +34,8 @@ function send(reply: FastifyReply, e: ApiError) {
 
 export function accountRoutes(ctx: Ctx) {
   async function session(req: FastifyRequest): Promise<`0x${string}` | null> {
-    const auth = req.headers.authorization;
-    return auth?.startsWith("Bearer ") ? ctx.siwe.session(auth.slice(7).trim()) : null;
+    const token = bearerToken(req.headers.authorization);
+    return token ? ctx.siwe.session(token) : null;
   }
   return async (app: FastifyInstance) => {
     app.get("/v1/auth/nonce", async () => ({ nonce: await ctx.siwe.nonce(), domain: ctx.config.publicDomain, chainId: ctx.config.chainId }));
@@ -63,6 +69,7 @@ export function accountRoutes(ctx: Ctx) {
       const body = updateKeyBody.safeParse(req.body);
       if (!body.success) return send(reply, badRequest(body.error.issues[0]?.message ?? "invalid body"));
       const { name, dailySpendCap, models } = body.data;
+      if (!KEY_ID.test(req.params.id)) return send(reply, notFound("no such active key", "key_not_found"));
       const record = await ctx.keys.update(account, req.params.id, { name, dailyCap: dailySpendCap === undefined ? undefined : dailySpendCap === null ? null : BigInt(dailySpendCap), models });
       if (!record) return send(reply, notFound("no such active key", "key_not_found"));
       return keyJson(record);
@@ -70,7 +77,7 @@ export function accountRoutes(ctx: Ctx) {
     app.delete<{ Params: { id: string } }>("/v1/keys/:id", async (req, reply) => {
       const account = await session(req);
       if (!account) return send(reply, unauthorized("sign in with Ethereum first", "invalid_session"));
-      if (!(await ctx.keys.revoke(account, req.params.id))) return send(reply, notFound("no such active key", "key_not_found"));
+      if (!KEY_ID.test(req.params.id) || !(await ctx.keys.revoke(account, req.params.id))) return send(reply, notFound("no such active key", "key_not_found"));
       return reply.code(204).send();
     });
     app.get("/v1/account", async (req, reply) => {

@@ -1,17 +1,22 @@
 /** The OpenAI-compatible surface: chat completions, legacy completions, models. */
-import type { FastifyInstance } from "fastify";
+import type { FastifyInstance, FastifyReply, FastifyRequest } from "fastify";
 import type { Ctx } from "../context.ts";
-import { handleInference } from "../metering/inference.ts";
+import { handleInference, stampOverhead, stampRequest } from "../metering/inference.ts";
 import { servedModels } from "../routing/select.ts";
 import { unauthorized } from "../shared/errors.ts";
+import { bearerToken } from "../auth/keys.ts";
 
 export function openaiRoutes(ctx: Ctx) {
   return async (app: FastifyInstance) => {
-    app.post("/v1/chat/completions", (req, reply) => handleInference(ctx, "chat", req, reply));
-    app.post("/v1/completions", (req, reply) => handleInference(ctx, "completion", req, reply));
+    const stamped = {
+      onRequest: async (req: FastifyRequest, reply: FastifyReply) => void stampRequest(req, reply),
+      onSend: async (req: FastifyRequest, reply: FastifyReply) => stampOverhead(req, reply),
+    };
+    app.post("/v1/chat/completions", stamped, (req, reply) => handleInference(ctx, "chat", req, reply));
+    app.post("/v1/completions", stamped, (req, reply) => handleInference(ctx, "completion", req, reply));
     app.get("/v1/models", async (req, reply) => {
-      const auth = req.headers.authorization;
-      const key = auth?.startsWith("Bearer ") ? await ctx.keys.authenticate(auth.slice(7).trim()) : null;
+      const token = bearerToken(req.headers.authorization);
+      const key = token ? await ctx.keys.authenticate(token) : null;
       if (!key) {
         const e = unauthorized();
         return reply.code(e.status).send(e.body());

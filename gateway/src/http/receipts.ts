@@ -6,6 +6,8 @@ import type { Ctx } from "../context.ts";
 import { receiptJson, rowToReceipt, type StoredReceipt } from "../metering/receipts.ts";
 import { notFound } from "../shared/errors.ts";
 
+const MAX_BATCH_ID = 2n ** 63n - 1n;
+
 export function receiptRoutes(ctx: Ctx) {
   const trees = new Map<string, { tree: ReceiptTree; receipts: StoredReceipt[] }>();
   async function batchReceipts(id: bigint) {
@@ -30,7 +32,8 @@ export function receiptRoutes(ctx: Ctx) {
     app.get<{ Params: { id: string } }>("/v1/batches/:id/receipts", async (req, reply) => {
       if (!/^\d{1,19}$/.test(req.params.id)) return reply.code(400).send({ error: { message: "batch id is a number", type: "invalid_request_error", param: null, code: "invalid_request" } });
       const id = BigInt(req.params.id);
-      const batch = await postedBatch(id);
+      // Batch ids are a PostgreSQL bigint: a larger number is no batch (not a failed query).
+      const batch = id <= MAX_BATCH_ID ? await postedBatch(id) : null;
       if (!batch) {
         const e = notFound("no posted batch with this id", "batch_not_found");
         return reply.code(404).send(e.body());

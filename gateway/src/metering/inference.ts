@@ -12,11 +12,11 @@ import { exactCost, modelId, receiptId, RECEIPT_STATUS } from "@tollgate/protoco
 import type { Ctx } from "../context.ts";
 import { ApiError, badRequest, forbidden, notFound, paymentRequired, rateLimited, tooLarge, unauthorized, unavailable } from "../shared/errors.ts";
 import { eligible, modelKnown, pick, warmMissingReads, type Candidate, type PriceCap } from "../routing/select.ts";
-import { countChatExtrasTokens, countChatPromptTokens, countCompletionPromptTokens, countTextTokens } from "@tollgate/protocol/tokens";
+import { countChatExtrasTokens, countChatPromptTokens, countCompletionExtrasTokens, countCompletionPromptTokens, countTextTokens } from "@tollgate/protocol/tokens";
 import { drift, hasOpaqueParts, promptReserveFor } from "./tokenizer.ts";
 import { chargeUnits, type StoredReceipt } from "./receipts.ts";
 import { chunkText, readUsage, SseRelay, type Usage } from "./sse-relay.ts";
-import type { ApiKey } from "../auth/keys.ts";
+import { bearerToken, type ApiKey } from "../auth/keys.ts";
 
 const tokenLimit = z.number().int().min(1).nullish();
 const common = {
@@ -27,7 +27,14 @@ const common = {
   // One completion per request: the reservation and the billing cap cover one choice of max_tokens.
   n: z.number().int().min(1).max(1, "only n = 1 is supported").nullish(),
   best_of: z.number().int().min(1).max(1, "only best_of = 1 is supported").nullish(),
+  // llama.cpp's own name for n, read before n.
+  n_cmpl: z.number().int().min(1).max(1, "only n = 1 is supported").nullish(),
+  // Runtimes' own budget fields, which they read before max_tokens (llama.cpp: n_predict, where -1
+  // means no limit; TGI: max_new_tokens): limits like the OpenAI ones, forwarded capped.
+  n_predict: tokenLimit,
+  max_new_tokens: tokenLimit,
 };
+const RUNTIME_LIMIT_FIELDS = ["n_predict", "max_new_tokens"] as const;
 const chatSchema = z.looseObject({
   ...common,
   messages: z
@@ -45,6 +52,8 @@ const chatSchema = z.looseObject({
 const completionSchema = z.looseObject({
   ...common,
   prompt: z.union([z.string(), z.array(z.string()).min(1), z.array(z.number().int().min(0)).min(1), z.array(z.array(z.number().int().min(0)).min(1)).min(1)]),
+  // Not an OpenAI completions field, but runtimes behind a worker read it first when present.
+  max_completion_tokens: tokenLimit,
 });
 
 export type Kind = "chat" | "completion";
@@ -59,17 +68,50 @@ function modelIdOf(name: string): ReturnType<typeof modelId> {
 
 const PASS_THROUGH_CODES = new Set(["invalid_request", "invalid_json", "upstream_rejected", "context_length_exceeded", "unsupported_parameter"]);
 
+/** Deeper than any real request (tool schemas nest a dozen levels); far below JSON.stringify's stack. */
+const MAX_JSON_DEPTH = 64;
+
+/** Whether a parsed JSON value nests objects/arrays deeper than `max` (iterative: no recursion). */
+export function nestedDeeperThan(value: unknown, max: number): boolean {
+  const stack: [unknown, number][] = [[value, 0]];
+  while (stack.length > 0) {
+    const [v, depth] = stack.pop()!;
+    if (v === null || typeof v !== "object") continue;
+    if (depth >= max) return true;
+    for (const child of Array.isArray(v) ? v : Object.values(v)) if (child !== null && typeof child === "object") stack.push([child, depth + 1]);
+  }
+  return false;
+}
+
 function describe(issues: z.core.$ZodIssue[]): string {
   const i = issues[0];
   return i ? `${i.path.join(".") || "body"}: ${i.message}` : "invalid request body";
 }
 
+const stamps = new WeakMap<FastifyRequest, { requestId: string; rid: `0x${string}`; at: number }>();
+
+/**
+ * onRequest of the inference routes: the request id and receipt id headers go on every answer,
+ * including fastify's own for a body it could not parse (sized or malformed) before the handler ran.
+ */
+export function stampRequest(req: FastifyRequest, reply: FastifyReply): { requestId: string; rid: `0x${string}` } {
+  const requestId = `req_${randomBytes(12).toString("base64url")}`;
+  const stamp = { requestId, rid: receiptId(requestId), at: performance.now() };
+  stamps.set(req, stamp);
+  reply.header("x-request-id", requestId);
+  reply.header("x-tollgate-receipt-id", stamp.rid);
+  return stamp;
+}
+
+/** onSend of the inference routes: an answer the handler never saw still gets its overhead header. */
+export function stampOverhead(req: FastifyRequest, reply: FastifyReply): void {
+  const stamp = stamps.get(req);
+  if (stamp && !reply.hasHeader("x-tollgate-overhead-ms")) reply.header("x-tollgate-overhead-ms", (performance.now() - stamp.at).toFixed(3));
+}
+
 export async function handleInference(ctx: Ctx, kind: Kind, req: FastifyRequest, reply: FastifyReply): Promise<void> {
   const t0 = performance.now();
-  const requestId = `req_${randomBytes(12).toString("base64url")}`;
-  const rid = receiptId(requestId);
-  reply.header("x-request-id", requestId);
-  reply.header("x-tollgate-receipt-id", rid);
+  const { requestId, rid } = stamps.get(req) ?? stampRequest(req, reply);
   const overhead = (ms: number) => reply.header("x-tollgate-overhead-ms", ms.toFixed(3));
   const fail = (e: ApiError) => {
     overhead(performance.now() - t0);
@@ -78,13 +120,16 @@ export async function handleInference(ctx: Ctx, kind: Kind, req: FastifyRequest,
   };
 
   // 1. who
-  const auth = req.headers.authorization;
-  if (!auth?.startsWith("Bearer ")) return fail(unauthorized("missing API key: send Authorization: Bearer tg_…"));
-  const key: ApiKey | null = await ctx.keys.authenticate(auth.slice(7).trim());
+  const token = bearerToken(req.headers.authorization);
+  if (!token) return fail(unauthorized("missing API key: send Authorization: Bearer tg_…"));
+  const key: ApiKey | null = await ctx.keys.authenticate(token);
   if (!key) return fail(unauthorized("unknown or revoked API key"));
   const customer = key.account.toLowerCase();
 
   // 2. what
+  // Deeper JSON than any OpenAI request needs would overflow the stack of JSON.stringify later (the
+  // token count, the upstream body) after the reservation: refuse it while nothing is held.
+  if (nestedDeeperThan(req.body, MAX_JSON_DEPTH)) return fail(badRequest(`body: JSON nested more than ${MAX_JSON_DEPTH} levels deep`));
   const parsed = (kind === "chat" ? chatSchema : completionSchema).safeParse(req.body);
   if (!parsed.success) return fail(badRequest(describe(parsed.error.issues)));
   const body = parsed.data as z.infer<typeof chatSchema> & z.infer<typeof completionSchema>;
@@ -96,10 +141,19 @@ export async function handleInference(ctx: Ctx, kind: Kind, req: FastifyRequest,
   if (key.models && !key.models.includes(model)) return fail(forbidden(`this API key may not use \`${model}\``, "model_not_allowed"));
   if (!modelKnown(ctx.registry, model)) return fail(notFound(`The model \`${model}\` does not exist or no provider serves it.`, "model_not_found"));
   const tier = await ctx.tierOf(customer);
-  const ownPrompt = kind === "chat" ? countChatPromptTokens(body.messages) + countChatExtrasTokens(body) : countCompletionPromptTokens(body.prompt);
-  if (ownPrompt > tier.maxPromptTokens) return fail(tooLarge(`prompt has ${ownPrompt} tokens; the ${tier.name} tier allows ${tier.maxPromptTokens}`));
-  const requested = (kind === "chat" ? body.max_completion_tokens : undefined) ?? body.max_tokens ?? undefined;
-  const maxTokens = Math.min(requested ?? tier.maxOutputTokens, tier.maxOutputTokens);
+  // Counting stops once above the tier's cap (Infinity): an 8 MB prompt costs no more than a full one.
+  const promptCap = tier.maxPromptTokens;
+  const messagesPrompt = kind === "chat" ? countChatPromptTokens(body.messages, promptCap) : countCompletionPromptTokens(body.prompt, promptCap);
+  const extras = messagesPrompt > promptCap ? 0 : kind === "chat" ? countChatExtrasTokens(body, promptCap - messagesPrompt) : countCompletionExtrasTokens(body, promptCap - messagesPrompt);
+  const ownPrompt = messagesPrompt + extras;
+  if (ownPrompt > promptCap) return fail(tooLarge(`prompt has ${Number.isFinite(ownPrompt) ? ownPrompt : `more than ${promptCap}`} tokens; the ${tier.name} tier allows ${promptCap}`));
+  // Several limit fields sent: the smallest binds, whichever field the runtime reads.
+  const limits = [body.max_completion_tokens, body.max_tokens, ...RUNTIME_LIMIT_FIELDS.map((f) => body[f])].filter((v): v is number => typeof v === "number");
+  const maxTokens = Math.min(...limits, tier.maxOutputTokens);
+  for (const f of RUNTIME_LIMIT_FIELDS) if (body[f] != null) body[f] = maxTokens;
+  // A legacy completion's max_completion_tokens would reach the worker as sent (only chat's is
+  // rewritten below), and workers hand it to the runtime before max_tokens: it carries the cap too.
+  if (kind === "completion" && body.max_completion_tokens != null) body.max_completion_tokens = maxTokens;
   const cap: PriceCap = {};
   const capP = req.headers["x-tollgate-max-prompt-price"];
   const capC = req.headers["x-tollgate-max-completion-price"];

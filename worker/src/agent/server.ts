@@ -9,7 +9,7 @@ import type { Dispatcher } from "undici";
 import type { Logger } from "pino";
 import { RequestError, describeZodIssue, readJsonBody, sendError, sendJson } from "../shared/http.ts";
 import { chatRequestSchema, completionRequestSchema, type ChatRequest, type CompletionRequest } from "../shared/openai-requests.ts";
-import { countChatExtrasTokens, countChatPromptTokens, countCompletionPromptTokens } from "@tollgate/protocol/tokens";
+import { countChatExtrasTokens, countChatPromptTokens, countCompletionExtrasTokens, countCompletionPromptTokens } from "@tollgate/protocol/tokens";
 import { bearerMatches } from "./auth.ts";
 import { adaptRequest, upstreamPath, type Endpoint } from "./runtimes.ts";
 import { forwardStream, type ForwardContext, type ForwardOutcome } from "./forward-stream.ts";
@@ -69,7 +69,7 @@ export function createWorkerServer(deps: ServerDeps): Server {
       const promptTokens = () =>
         endpoint === "chat"
           ? countChatPromptTokens((body as ChatRequest).messages) + countChatExtrasTokens(body as ChatRequest)
-          : countCompletionPromptTokens((body as CompletionRequest).prompt);
+          : countCompletionPromptTokens((body as CompletionRequest).prompt) + countCompletionExtrasTokens(body as CompletionRequest);
       const ctx: ForwardContext = {
         res,
         endpoint,

@@ -2,7 +2,7 @@
  * Decides everything about one simulated request up front: its text (from the seed), its token
  * counts, its timing and its fault. The jobs that write the response only replay the plan.
  */
-import { countChatExtrasTokens, countChatPromptTokens, countCompletionPromptTokens } from "@tollgate/protocol/tokens";
+import { countChatExtrasTokens, countChatPromptTokens, countCompletionExtrasTokens, countCompletionPromptTokens } from "@tollgate/protocol/tokens";
 import type { ChatRequest, CompletionRequest } from "../shared/openai-requests.ts";
 import { requestedMaxTokens } from "../shared/openai-requests.ts";
 import { hashString, logNormal, mulberry32, randInt } from "./rng.ts";
@@ -35,7 +35,7 @@ export function planRequest(input: PlanInput, model: SimulatedModel, opts: Resol
   const body = input.body;
   if ((body.n ?? 1) > 1) throw new RequestError(400, "unsupported_parameter", "the simulator supports only n = 1");
   const promptTokens =
-    input.kind === "chat" ? countChatPromptTokens(input.body.messages) + countChatExtrasTokens(input.body) : countCompletionPromptTokens(input.body.prompt);
+    input.kind === "chat" ? countChatPromptTokens(input.body.messages) + countChatExtrasTokens(input.body) : countCompletionPromptTokens(input.body.prompt) + countCompletionExtrasTokens(input.body);
   const promptKey = input.kind === "chat" ? JSON.stringify(input.body.messages) : JSON.stringify(input.body.prompt);
   const seed = body.seed ?? hashString(promptKey);
 
