@@ -13,6 +13,7 @@ import { startSimulator } from "@tollgate/worker/simulator";
 import { after, before, describe, it } from "node:test";
 import OpenAI from "openai";
 import { countTextTokens, encodeText } from "@tollgate/protocol/tokens";
+import { RECEIPT_STATUS } from "@tollgate/protocol";
 import { MODEL, loginAndCreateKey, startEnv, startGateway, startRig, stopRig, waitFor, type Env, type WorkerRig } from "./helpers/stack.ts";
 import type { Gateway } from "../src/server.ts";
 
@@ -170,10 +171,40 @@ describe("bodies built to exhaust the gateway", () => {
       const r = await client.chat.completions.create({ model: MODEL, messages: [{ role: "user", content: "hi" }], max_tokens: 5, ...(extra as object) });
       assert.ok(r.usage!.completion_tokens <= 5, `${Object.keys(extra).join(",")}: ${r.usage!.completion_tokens} tokens`);
     }
-    for (const extra of [{ echo: true }, { suffix: " the end" }, { logprobs: 3 }, { best_of: 1 }]) {
+    for (const extra of [{ echo: false }, { suffix: " the end" }, { logprobs: 3 }, { best_of: 1 }]) {
       const r = await client.completions.create({ model: MODEL, prompt: "Once", max_tokens: 5, ...extra });
       assert.ok(r.usage!.completion_tokens <= 5);
     }
+  });
+});
+
+describe("parameters that would break the count or the route", () => {
+  it("prompt-rewriting runtime extensions and echo are a 400 before anything is held or dispatched", async () => {
+    const receipts = async () => Number((await gw.ctx.db.query(`SELECT COUNT(*) AS n FROM receipts`))[0]!.n);
+    const before = await receipts();
+    const chat = { model: MODEL, messages: [{ role: "user" as const, content: "hi" }], max_tokens: 4 };
+    // vLLM renders a per-request template or RAG documents into the prompt after the gateway counted it.
+    for (const extra of [{ chat_template: "{{ 'x' * 100000 }}" }, { chat_template_kwargs: { documents: ["long"] } }, { documents: [{ text: "a".repeat(1000) }] }]) {
+      await assert.rejects(client.chat.completions.create({ ...chat, ...extra } as never), (e: unknown) => e instanceof OpenAI.BadRequestError && (e.error as ErrorBody["error"]).code === "unsupported_parameter" && e.message.includes(Object.keys(extra)[0]!));
+    }
+    // Runtimes echo the prompt as completion text: counted against an honest provider's drift score.
+    await assert.rejects(client.completions.create({ model: MODEL, prompt: "Once", max_tokens: 4, echo: true }), (e: unknown) => e instanceof OpenAI.BadRequestError && /echo/.test(e.message));
+    assert.equal(await receipts(), before, "nothing dispatched");
+    assert.equal((await account()).reserved, "0", "nothing held");
+  });
+
+  it("a price cap no provider meets is a 400 that names the cap (not a 503 the client retries)", async () => {
+    const calls: number[] = [];
+    const counting = new OpenAI({ baseURL: `${url}/v1`, apiKey: key, maxRetries: 2, fetch: (input, init) => (calls.push(1), fetch(input, init)) });
+    const err = await counting.chat.completions
+      .create({ model: MODEL, messages: [{ role: "user", content: "hi" }], max_tokens: 4 }, { headers: { "x-tollgate-max-prompt-price": "0", "x-tollgate-max-completion-price": "0" } })
+      .then(() => null, (e: unknown) => e);
+    assert.ok(err instanceof OpenAI.BadRequestError, String(err));
+    assert.equal((err.error as ErrorBody["error"]).code, "price_cap_too_low");
+    assert.equal(calls.length, 1, "not retried");
+    // Within the cap, the same request is served.
+    const ok = await client.chat.completions.create({ model: MODEL, messages: [{ role: "user", content: "hi" }], max_tokens: 4 }, { headers: { "x-tollgate-max-prompt-price": "999999999", "x-tollgate-max-completion-price": "999999999" } });
+    assert.ok(ok.choices.length === 1);
   });
 });
 
@@ -358,8 +389,11 @@ describe("a provider running llama.cpp", () => {
    * llama.cpp's server takes its budget as `n_predict ?? max_tokens` (server.cpp,
    * params_from_json_cmpl) and its number of completions as `n_cmpl ?? n`. This proxy applies those
    * rules in front of the simulator, and the real worker agent fronts it as runtime "llamacpp".
+   * Asked for "flood", the proxy instead streams 64 KiB of text per event without end: a runtime (or
+   * a worker) that sends far more than the budget it was given.
    */
   let proxy: Server;
+  const flooded: number[] = [];
   let stopLlama: () => Promise<void>;
   before(async () => {
     const sim = await startSimulator({ port: 0, ttftMs: 5, tokensPerSecond: 5_000, minCompletionTokens: 200, maxCompletionTokens: 300, models: [{ name: MODEL, contextLength: 8192 }] });
@@ -367,6 +401,17 @@ describe("a provider running llama.cpp", () => {
       let raw = "";
       for await (const chunk of req) raw += chunk;
       let body = raw ? (JSON.parse(raw) as Record<string, unknown>) : undefined;
+      if (raw.includes('"content":"flood"')) {
+        res.writeHead(200, { "content-type": "text/event-stream" });
+        const event = `data: ${JSON.stringify({ id: "f", object: "chat.completion.chunk", created: 1, model: MODEL, choices: [{ index: 0, delta: { content: "lorem ipsum ".repeat(5_461) }, finish_reason: null }] })}\n\n`;
+        const pump = () => {
+          while (!res.destroyed && res.write(event));
+          if (!res.destroyed) res.once("drain", pump);
+        };
+        res.on("close", () => flooded.push(res.writableLength));
+        pump();
+        return;
+      }
       if (body && typeof body.n_predict === "number") body = { ...body, max_tokens: body.n_predict };
       if (body && typeof body.n_cmpl === "number") body = { ...body, n: body.n_cmpl };
       const upstream = await fetch(sim.url + req.url!.replace(/^\/v1/, ""), { method: req.method, headers: { "content-type": "application/json" }, ...(body && { body: JSON.stringify(body) }) });
@@ -417,6 +462,26 @@ describe("a provider running llama.cpp", () => {
       OpenAI.BadRequestError,
       "-1 (no limit, to llama.cpp) is refused",
     );
+  });
+
+  it("a stream far beyond its budget is cut off as partial, and billed within max_tokens", async () => {
+    const stream = await client.chat.completions.create({ model: MODEL, messages: [{ role: "user", content: "flood" }], max_tokens: 8, stream: true }).withResponse();
+    let received = 0;
+    let failed: unknown = null;
+    try {
+      for await (const chunk of stream.data) received += chunk.choices[0]?.delta?.content?.length ?? 0;
+    } catch (e) {
+      failed = e;
+    }
+    // Cut off after 64 KiB + 1 KiB per token of budget; the runtime would have sent gigabytes.
+    assert.ok(received < 200_000, `the client received ${received} characters`);
+    assert.ok(failed instanceof OpenAI.APIError && /provider failed/.test(String((failed as Error).message)), `the stream ends with the provider error event (${String(failed)})`);
+    const id = stream.response.headers.get("x-tollgate-receipt-id");
+    await waitFor(async () => (await gw.ctx.db.query(`SELECT 1 FROM receipts WHERE id = $1`, [id])).length === 1, 10_000, "receipt written");
+    const [r] = await gw.ctx.db.query(`SELECT status, completion_tokens FROM receipts WHERE id = $1`, [id]);
+    assert.equal(Number(r!.status), RECEIPT_STATUS.partial);
+    assert.ok(Number(r!.completion_tokens) <= 8, `billed ${r!.completion_tokens} tokens for max_tokens 8`);
+    await waitFor(() => flooded.length > 0, 10_000, "the runtime saw its client go");
   });
 
   it("n_cmpl, llama.cpp's own n, is refused above 1 before anything is dispatched", async () => {

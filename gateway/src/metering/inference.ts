@@ -35,6 +35,19 @@ const common = {
   max_new_tokens: tokenLimit,
 };
 const RUNTIME_LIMIT_FIELDS = ["n_predict", "max_new_tokens"] as const;
+/**
+ * Runtime extensions that rewrite the prompt after the gateway counted it (vLLM's per-request chat
+ * template and its arguments, RAG documents): neither the tier's cap nor the reservation would
+ * cover what the model then reads, and the provider would serve tokens nobody pays for.
+ */
+const PROMPT_SHAPING_FIELDS = ["chat_template", "chat_template_kwargs", "documents"] as const;
+/**
+ * A worker may not stream more than this many bytes per token of budget (a token's SSE event is a
+ * few hundred bytes): the relay keeps what it forwards until the cross-check, so a worker streaming
+ * without end would otherwise grow the gateway's memory and the count at the end.
+ */
+const STREAM_BYTES_PER_TOKEN = 1024;
+const STREAM_BYTES_BASE = 64 * 1024;
 const chatSchema = z.looseObject({
   ...common,
   messages: z
@@ -137,6 +150,12 @@ export async function handleInference(ctx: Ctx, kind: Kind, req: FastifyRequest,
   if (kind === "completion" && Array.isArray(body.prompt) && body.prompt.length > 1 && typeof body.prompt[0] !== "number") {
     return fail(badRequest("prompt: send one prompt per request (a list of prompts would be one completion each; only n = 1 is supported)"));
   }
+  for (const f of PROMPT_SHAPING_FIELDS) {
+    if (body[f] != null) return fail(badRequest(`${f}: not supported (it would change the prompt after the gateway counted and reserved it)`, "unsupported_parameter"));
+  }
+  // Real runtimes return the prompt inside the completion text: it would be counted as generated
+  // tokens against an honest provider (and its routing score), at the customer's whim.
+  if (kind === "completion" && body.echo === true) return fail(badRequest("echo: not supported (the prompt would come back as completion text)", "unsupported_parameter"));
   const model = body.model;
   if (key.models && !key.models.includes(model)) return fail(forbidden(`this API key may not use \`${model}\``, "model_not_allowed"));
   if (!modelKnown(ctx.registry, model)) return fail(notFound(`The model \`${model}\` does not exist or no provider serves it.`, "model_not_found"));
@@ -168,7 +187,13 @@ export async function handleInference(ctx: Ctx, kind: Kind, req: FastifyRequest,
 
   let cands = eligible(ctx.registry, ctx.reads, model, cap);
   if (cands.length === 0 && (await warmMissingReads(ctx.registry, ctx.reads, model))) cands = eligible(ctx.registry, ctx.reads, model, cap);
-  if (cands.length === 0) return fail(unavailable());
+  if (cands.length === 0) {
+    // Healthy providers exist, only above the customer's own price cap: a 400 (the SDK retries a 503).
+    if ((cap.prompt !== undefined || cap.completion !== undefined) && eligible(ctx.registry, ctx.reads, model, {}).length > 0) {
+      return fail(badRequest(`no provider serves \`${model}\` within your price cap (x-tollgate-max-prompt-price / x-tollgate-max-completion-price); GET /v1/models lists the prices`, "price_cap_too_low"));
+    }
+    return fail(unavailable());
+  }
 
   // 3. admission: the most this request can cost, at the highest eligible price
   // Images, audio, files: uncountable here, so the whole prompt allowance is reserved, the worker's
@@ -369,8 +394,12 @@ export async function handleInference(ctx: Ctx, kind: Kind, req: FastifyRequest,
 
   const c = chosen;
   const upstreamHeadersAt = performance.now();
+  // The gateway's own count of generated text, which only needs to tell "within budget" from "far
+  // over it": counting stops past twice the budget, so a worker's flood costs no more than that.
+  const countLimit = 2 * maxTokens + 64;
+  const countOwn = (text: string): number => Math.min(countTextTokens(text, countLimit), countLimit + 1);
   const crossCheck = (u: Usage, text: string): number => {
-    const own = countTextTokens(text);
+    const own = countOwn(text);
     const d = Math.max(opaque ? 0 : drift(u.prompt, ownPrompt), drift(u.completion, own));
     if (d > ctx.config.driftThreshold) {
       c.w.driftPenalty = Math.min(4, c.w.driftPenalty + 0.25);
@@ -395,7 +424,7 @@ export async function handleInference(ctx: Ctx, kind: Kind, req: FastifyRequest,
     c.w.inFlight--;
     const ttft = performance.now() - t0;
     ctx.registry.recordSuccess(c.w, performance.now() - dispatchedAt);
-    const u = readUsage(json.usage) ?? { prompt: ownPrompt, completion: countTextTokens(chunkText(json)), cached: 0, reasoning: 0, source: "gateway" };
+    const u = readUsage(json.usage) ?? { prompt: ownPrompt, completion: countOwn(chunkText(json)), cached: 0, reasoning: 0, source: "gateway" };
     u.source = String(res.headers["x-tollgate-usage-source"] ?? u.source ?? "runtime");
     const d = crossCheck(u, chunkText(json));
     const receipt = makeReceipt(c, u, clientGone ? RECEIPT_STATUS.cancelled : RECEIPT_STATUS.ok, ttft, performance.now() - t0, d);
@@ -430,6 +459,8 @@ export async function handleInference(ctx: Ctx, kind: Kind, req: FastifyRequest,
   }
   let ttft = -1;
   const relay = new SseRelay();
+  const streamByteCap = STREAM_BYTES_BASE + maxTokens * STREAM_BYTES_PER_TOKEN;
+  let overflowed = false;
   // 'data' events rather than an async iterator: no promise per chunk on the hot path.
   await new Promise<void>((resolve) => {
     const body = res.body;
@@ -438,12 +469,19 @@ export async function handleInference(ctx: Ctx, kind: Kind, req: FastifyRequest,
         ttft = performance.now() - t0;
         stopKeepAlive();
       }
+      if (overflowed) return;
+      if (relay.bytes + chunk.length > streamByteCap) {
+        // Far more than the budget: cut the worker off; the stream ends as partial.
+        overflowed = true;
+        ac.abort();
+        return;
+      }
       const out = relay.push(chunk);
       if (out.length > 0 && !clientGone) raw.write(out);
     });
     body.once("end", resolve);
     body.once("error", () => {
-      relay.upstreamError = !clientGone;
+      relay.upstreamError = !clientGone || overflowed;
       resolve();
     });
     body.once("close", resolve);
@@ -454,7 +492,7 @@ export async function handleInference(ctx: Ctx, kind: Kind, req: FastifyRequest,
   c.w.inFlight--;
   const status = clientGone ? RECEIPT_STATUS.cancelled : relay.done && !relay.upstreamError ? RECEIPT_STATUS.ok : RECEIPT_STATUS.partial;
   const text = relay.text();
-  const own = { prompt: ownPrompt, completion: countTextTokens(text), cached: 0, reasoning: 0, source: "gateway" };
+  const own = { prompt: ownPrompt, completion: countOwn(text), cached: 0, reasoning: 0, source: "gateway" };
   // A cancelled stream pays for what the worker generated before the cancel reached it; the worker
   // sends no usage then, so the gateway's own count of what came through is used.
   const u: Usage = status === RECEIPT_STATUS.cancelled ? own : (relay.usage ?? own);

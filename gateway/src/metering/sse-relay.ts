@@ -102,6 +102,8 @@ export class SseRelay {
   usage: Usage | null = null;
   /** The usage chunk as the client gets it (when it asked for usage), without the worker's own fields. */
   usageLine: string | null = null;
+  /** Bytes received from the worker so far. */
+  bytes = 0;
 
   /** Forwarded events in order: raw chunks from the hot path, `data` payloads from the text path. */
   private readonly passed: (Buffer | string)[] = [];
@@ -112,6 +114,7 @@ export class SseRelay {
 
   /** What to send to the client for one upstream chunk ("" when nothing). */
   push(chunk: Buffer): Buffer | string {
+    this.bytes += chunk.length;
     const boundary = chunk.length >= 2 && chunk[chunk.length - 1] === NL && chunk[chunk.length - 2] === NL;
     if (this.atBoundary && plainEvents(chunk)) {
       this.passed.push(chunk);
