@@ -384,6 +384,26 @@ contract SlaCreditsTest is UnitHelpers {
         _assertBacked();
     }
 
+    /// @dev The worst case of a report: MAX_SPENDS customers, all new to escrow, paid short, so it
+    ///      also books and publishes their arrears. It must fit Base's 16,777,216 gas per
+    ///      transaction with the intrinsic 21,000 and the calldata (about 33 kB, under 350,000
+    ///      gas). Measured: 15.02M before arrears, 15.83M with them (docs/audit.md A-15); the
+    ///      gateway posts at most 256 customers per report.
+    function test_submitReport_maxSpendsPaidShort_fitsTheTransactionGasCap() public {
+        _provider(p2, 100e6);
+        CustomerSpend[] memory spends = new CustomerSpend[](sla.MAX_SPENDS());
+        for (uint256 i; i < spends.length; ++i) {
+            spends[i] = CustomerSpend({customer: address(uint160(0x10000 + i)), spend: 10e6 + uint96(i)});
+        }
+        SlaReport memory r = _slaReport(p2, 0, 1_500, spends); // 25% of ~5,100 USDC owed, 100 staked
+        bytes memory sig = _signSla(r, gatewayKey);
+        uint256 before = gasleft();
+        sla.submitReport(r, sig);
+        uint256 used = before - gasleft();
+        assertGt(sla.arrearsOf(p2), 0, "paid short");
+        assertLt(used + 21_000 + 350_000, 16_777_216, "a full report paid short must fit one transaction");
+    }
+
     function test_collectArrears_wrongList_reverts() public {
         (SlaReport memory r,) = _shieldedReport();
         address[] memory cs = new address[](1);
