@@ -203,9 +203,10 @@ contract SlaCredits is AccessManaged, Pausable, EIP712 {
         o.creditPaid = _collect(key, report.provider, customers, credits, owed);
     }
 
-    /// @notice Pay a report's arrears from the provider's stake beyond its locks (a dispute's lock
-    ///         is still served first), pro rata when still short; what stays unpaid stays locked as
-    ///         the report's arrears. Anyone may call it, for example on `StakeUnlocked` or `Staked`.
+    /// @notice Pay a report's arrears from the provider's stake beyond its dispute locks (disputes
+    ///         are still served first; between reports in arrears, the first collected is paid
+    ///         first), pro rata when still short; what stays unpaid stays locked as the report's
+    ///         arrears. Anyone may call it, for example on `StakeUnlocked` or `Staked`.
     /// @param key The report (`reportKey`).
     /// @param customers The customers of the report's latest `ArrearsSet`.
     /// @param amounts What each is still owed, from the same event.
@@ -218,10 +219,15 @@ contract SlaCredits is AccessManaged, Pausable, EIP712 {
         Arrears memory a = _arrears[key];
         if (a.owed == 0) revert NoArrears(key);
         if (keccak256(abi.encode(customers, amounts)) != a.listHash) revert ArrearsMismatch(key);
-        // The lock kept the stake from leaving; release it so the slash below may take it.
-        staking.unlock(a.provider, a.owed);
-        arrearsOf[a.provider] -= a.owed;
+        // The provider's arrears are one pool behind the dispute locks: release all of their locks
+        // so this report may take any stake beyond the disputes, then lock the other reports'
+        // again. Releasing only its own would let two reports' locks each keep the other from
+        // stake that exists, leaving it stuck and both unpaid.
+        uint256 others = arrearsOf[a.provider] - a.owed;
+        staking.unlock(a.provider, others + a.owed);
+        arrearsOf[a.provider] = others;
         paid = _collect(key, a.provider, customers, amounts, a.owed);
+        if (others != 0) staking.lock(a.provider, others);
     }
 
     /// @dev Takes `owed` (the sum of `amounts`) from the provider's unlocked stake into Settlement

@@ -317,7 +317,8 @@ contract ProtocolHandler is Fixture {
         k.provider = _arrearsProvider[key];
         (uint256 b, uint256 u,,, uint256 locked0) = staking.stakeOf(k.provider);
         k.locked0 = locked0;
-        uint256 otherLocks = locked0 - k.owed;
+        // Every report's arrears is one pool behind the dispute locks: only those hold stake back.
+        uint256 otherLocks = locked0 - ghost_arrears[k.provider];
         uint256 unlocked = b + u > otherLocks ? b + u - otherLocks : 0;
         k.expectedPaid = k.owed < unlocked ? k.owed : unlocked;
         k.expectOk = !sla.paused() && !settlement.paused()

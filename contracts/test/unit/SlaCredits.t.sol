@@ -404,6 +404,36 @@ contract SlaCreditsTest is UnitHelpers {
         assertLt(used + 21_000 + 350_000, 16_777_216, "a full report paid short must fit one transaction");
     }
 
+    /// @dev Two reports in arrears share the provider's stake: collecting one must be able to take
+    ///      stake that only the other's lock holds, or stake stays stuck with both unpaid.
+    function test_collectArrears_twoReports_leaveNoStakeStuck() public {
+        _provider(p2, 0);
+        SlaReport memory a = _slaReport(p2, 0, 1_500, _spends1(c, 1_000e6)); // 250 owed, nothing staked
+        _submit(a);
+        vm.warp(block.timestamp + 1 hours);
+        SlaReport memory b = _slaReport(p2, 0, 1_500, _spends1(c2, 400e6)); // 100 owed
+        _submit(b);
+        assertEq(sla.arrearsOf(p2), 350e6);
+        usdc.mint(p2, 300e6);
+        vm.startPrank(p2);
+        usdc.approve(address(staking), 300e6);
+        staking.stake(300e6);
+        vm.stopPrank();
+
+        address[] memory cs = new address[](1);
+        uint256[] memory owed = new uint256[](1);
+        (cs[0], owed[0]) = (c, 250e6);
+        assertEq(sla.collectArrears(_key(a), cs, owed), 250e6, "the first collected is paid first, in full");
+        (cs[0], owed[0]) = (c2, 100e6);
+        assertEq(sla.collectArrears(_key(b), cs, owed), 50e6, "the rest of the stake");
+        assertEq(_bonded(p2), 0, "no stake stuck behind arrears");
+        assertEq(sla.arrearsOf(p2), 50e6);
+        assertEq(_locked(p2), 50e6);
+        assertEq(_available(c), 1e6 + 250e6);
+        assertEq(_available(c2), 50e6);
+        _assertBacked();
+    }
+
     function test_collectArrears_wrongList_reverts() public {
         (SlaReport memory r,) = _shieldedReport();
         address[] memory cs = new address[](1);
