@@ -15,8 +15,9 @@ import {IProviderStaking} from "./interfaces/IProviderStaking.sol";
 ///         SlaCredits) and upheld disputes (via Settlement) are paid from it. Leaving takes an
 ///         unbonding delay, during which the stake stays slashable, so nobody can run from a slash.
 /// @dev Only the protocol's own contracts (PROTOCOL role in the AccessManager) may slash, lock or
-///      freeze. Stake locked for open disputes is reserved for them: it cannot be withdrawn, and an
-///      SLA credit (`slashUnlocked`) cannot take it either (docs/protocol.md, "Stake locks").
+///      freeze. Stake locked for open disputes (by Settlement) or for unpaid SLA credits (arrears, by
+///      SlaCredits) is reserved for them: it cannot be withdrawn, and a later SLA credit
+///      (`slashUnlocked`) cannot take it either (docs/protocol.md, "Stake locks").
 contract ProviderStaking is IProviderStaking, AccessManaged, Pausable, ReentrancyGuardTransient {
     using SafeERC20 for IERC20;
 

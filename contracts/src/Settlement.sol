@@ -209,6 +209,7 @@ contract Settlement is ISettlement, CustomerEscrow, EIP712 {
     error LengthMismatch();
     error InsufficientFees(uint256 requested, uint256 available);
     error ZeroWindow();
+    error CreditUnbacked(uint256 owed, uint256 held);
 
     // ---------------------------------------------------------------- construction
 
@@ -718,6 +719,11 @@ contract Settlement is ISettlement, CustomerEscrow, EIP712 {
             emit SlaCreditPaid(provider, customers[i], amounts[i]);
         }
         protocolFees += dust;
+        // The USDC must already be here (SlaCredits slashes it from stake first): never book
+        // credit the token balance does not back, whoever holds the PROTOCOL role.
+        uint256 owed = totalEscrowed + totalEarnings + protocolFees;
+        uint256 held = usdc.balanceOf(address(this));
+        if (held < owed) revert CreditUnbacked(owed, held);
     }
 
     // ---------------------------------------------------------------- freezes

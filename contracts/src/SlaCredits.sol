@@ -16,8 +16,10 @@ import {CustomerSpend, SlaPolicy, SlaReport} from "./types/Usage.sol";
 ///         provider's measured availability and p95 time-to-first-token over one SLA window, with
 ///         what each affected customer spent there; this contract computes each customer's credit
 ///         from the policy, takes it from the provider's stake and books it into the customer's
-///         escrow. Short stake never reverts: what exists beyond the stake locked for open disputes
-///         is paid pro rata and the provider is jailed.
+///         escrow. Short stake never reverts: what exists beyond the stake already locked (open
+///         disputes, older arrears) is paid pro rata, the provider is jailed, and the unpaid rest
+///         becomes the report's arrears: locked in ProviderStaking so the provider cannot withdraw
+///         the stake that must pay it, and collected by anyone once stake is free (`collectArrears`).
 /// @dev A gateway's windows for one provider never overlap (whatever the tier) and may reach back
 ///      at most MAX_REPORT_AGE. Credits are bounded by capBps of the reported spend, by
 ///      `maxCreditPerReport` and by `maxCreditPerPeriod` per gateway; the indexer re-derives the
@@ -55,6 +57,20 @@ contract SlaCredits is AccessManaged, Pausable, EIP712 {
     mapping(uint32 gatewayId => mapping(address provider => uint64 windowEnd)) public lastWindowEnd;
     mapping(uint32 gatewayId => FixedWindow.Window) private _creditWindows;
 
+    /// @dev What a report still owes because the provider's unlocked stake ran short: the total
+    ///      (also locked in ProviderStaking) and the hash of abi.encode(customers, amounts), the
+    ///      lists `ArrearsSet` published. Storing only the hash keeps a short report O(1) in storage.
+    struct Arrears {
+        address provider;
+        uint96 owed;
+        bytes32 listHash;
+    }
+
+    mapping(bytes32 reportKey => Arrears) private _arrears;
+    /// @notice Sum of a provider's unpaid SLA credits over all reports; all of it is locked in
+    ///         ProviderStaking (part of `stakeOf(provider).locked`).
+    mapping(address provider => uint256) public arrearsOf;
+
     event SlaPolicySet(uint8 indexed tier, SlaPolicy policy);
     event MaxCreditPerReportSet(uint96 amount);
     event PeriodCapSet(uint96 maxCreditPerPeriod, uint40 creditPeriod);
@@ -79,6 +95,12 @@ contract SlaCredits is AccessManaged, Pausable, EIP712 {
         uint32 p95TtftMs,
         Outcome outcome
     );
+    /// @notice A report's arrears are now `owed` in total, `customers[i]` being owed `amounts[i]`
+    ///         (`owed` zero: paid off). Emitted whenever they change; `collectArrears` takes the
+    ///         latest lists.
+    event ArrearsSet(
+        bytes32 indexed reportKey, address indexed provider, uint256 owed, address[] customers, uint256[] amounts
+    );
 
     error UnknownGateway(uint32 gatewayId);
     error InvalidSignature();
@@ -95,6 +117,8 @@ contract SlaCredits is AccessManaged, Pausable, EIP712 {
     error ReportTooOld(uint64 windowEnd);
     error ZeroCustomer();
     error ZeroPeriod();
+    error NoArrears(bytes32 reportKey);
+    error ArrearsMismatch(bytes32 reportKey);
 
     /// @param settlement_ Settlement (gateway signers, customer escrow).
     /// @param staking_ Provider staking (pays credits).
@@ -148,7 +172,7 @@ contract SlaCredits is AccessManaged, Pausable, EIP712 {
         if (report.windowStart < lastEnd) revert WindowOverlaps(report.windowStart, lastEnd);
         lastWindowEnd[report.gatewayId][report.provider] = report.windowEnd;
 
-        _announce(key, report, _pay(report, policy));
+        _announce(key, report, _pay(key, report, policy));
     }
 
     function _announce(bytes32 key, SlaReport calldata report, Outcome memory outcome) private {
@@ -167,7 +191,7 @@ contract SlaCredits is AccessManaged, Pausable, EIP712 {
     }
 
     /// @dev Computes each customer's credit, takes the total from stake into Settlement and books it.
-    function _pay(SlaReport calldata report, SlaPolicy memory policy) private returns (Outcome memory o) {
+    function _pay(bytes32 key, SlaReport calldata report, SlaPolicy memory policy) private returns (Outcome memory o) {
         o.creditBps = SlaMath.creditBps(policy, report.requests, report.availabilityPpm, report.p95TtftMs);
         (address[] memory customers, uint256[] memory credits, uint256 totalSpend, uint256 owed) =
             _credits(report.spends, o.creditBps);
@@ -176,11 +200,85 @@ contract SlaCredits is AccessManaged, Pausable, EIP712 {
         o.totalSpend = totalSpend;
         o.creditOwed = owed;
         if (owed == 0) return o;
-        // Stake locked for open disputes is theirs (locked first): a credit takes only the rest.
-        o.creditPaid = staking.slashUnlocked(report.provider, owed, address(settlement), bytes32("sla"));
-        uint256 dust;
-        if (o.creditPaid < owed) dust = _prorate(credits, o.creditPaid, owed);
-        settlement.creditSla(report.provider, customers, credits, dust);
+        o.creditPaid = _collect(key, report.provider, customers, credits, owed);
+    }
+
+    /// @notice Pay a report's arrears from the provider's stake beyond its dispute locks (disputes
+    ///         are still served first; between reports in arrears, the first collected is paid
+    ///         first), pro rata when still short; what stays unpaid stays locked as the report's
+    ///         arrears. Anyone may call it, for example on `StakeUnlocked` or `Staked`.
+    /// @param key The report (`reportKey`).
+    /// @param customers The customers of the report's latest `ArrearsSet`.
+    /// @param amounts What each is still owed, from the same event.
+    /// @return paid USDC base units taken from stake and booked into the customers' escrow.
+    function collectArrears(bytes32 key, address[] calldata customers, uint256[] calldata amounts)
+        external
+        whenNotPaused
+        returns (uint256 paid)
+    {
+        Arrears memory a = _arrears[key];
+        if (a.owed == 0) revert NoArrears(key);
+        if (keccak256(abi.encode(customers, amounts)) != a.listHash) revert ArrearsMismatch(key);
+        // The provider's arrears are one pool behind the dispute locks: release all of their locks
+        // so this report may take any stake beyond the disputes, then lock the other reports'
+        // again. Releasing only its own would let two reports' locks each keep the other from
+        // stake that exists, leaving it stuck and both unpaid.
+        uint256 others = arrearsOf[a.provider] - a.owed;
+        staking.unlock(a.provider, others + a.owed);
+        arrearsOf[a.provider] = others;
+        paid = _collect(key, a.provider, customers, amounts, a.owed);
+        if (others != 0) staking.lock(a.provider, others);
+    }
+
+    /// @dev Takes `owed` (the sum of `amounts`) from the provider's unlocked stake into Settlement
+    ///      and books it for the customers; when the stake is short, pays pro rata (rounding dust to
+    ///      protocol fees, as always) and records the unpaid rest as the report's arrears, locked.
+    function _collect(bytes32 key, address provider, address[] memory customers, uint256[] memory amounts, uint256 owed)
+        private
+        returns (uint256 paid)
+    {
+        // Stake locked for open disputes and older arrears is theirs (locked first): take only the rest.
+        paid = staking.slashUnlocked(provider, owed, address(settlement), bytes32("sla"));
+        if (paid == owed) {
+            settlement.creditSla(provider, customers, amounts, 0);
+            if (_arrears[key].owed != 0) _setArrears(key, provider, customers, amounts, 0);
+            return paid;
+        }
+        uint256 n = amounts.length;
+        uint256[] memory credits = new uint256[](n);
+        uint256 distributed;
+        uint256 unpaid;
+        for (uint256 i; i < n; ++i) {
+            credits[i] = (amounts[i] * paid) / owed; // rounded down: never more than was paid
+            distributed += credits[i];
+            amounts[i] -= credits[i];
+            unpaid += amounts[i];
+        }
+        settlement.creditSla(provider, customers, credits, paid - distributed);
+        staking.lock(provider, unpaid);
+        arrearsOf[provider] += unpaid;
+        _setArrears(key, provider, customers, amounts, unpaid);
+    }
+
+    function _setArrears(bytes32 key, address provider, address[] memory customers, uint256[] memory amounts, uint256 owed)
+        private
+    {
+        if (owed == 0) {
+            delete _arrears[key];
+            (customers, amounts) = (new address[](0), new uint256[](0));
+        } else {
+            // owed <= the report's credit <= maxCreditPerReport, a uint96: the cast is exact.
+            _arrears[key] = Arrears({
+                provider: provider, owed: uint96(owed), listHash: keccak256(abi.encode(customers, amounts))
+            });
+        }
+        emit ArrearsSet(key, provider, owed, customers, amounts);
+    }
+
+    /// @notice A report's unpaid credit: the provider and the total still owed (zero when none).
+    function arrearsOfReport(bytes32 key) external view returns (address provider, uint256 owed) {
+        Arrears memory a = _arrears[key];
+        return (a.provider, a.owed);
     }
 
     /// @notice The credit, in basis points of spend, a measured window earns under a tier's policy.
@@ -271,16 +369,6 @@ contract SlaCredits is AccessManaged, Pausable, EIP712 {
             totalSpend += spends[i].spend;
             owed += credits[i];
         }
-    }
-
-    /// @dev Scales credits down to what the stake could pay, rounding down; returns the rounding dust.
-    function _prorate(uint256[] memory credits, uint256 paid, uint256 owed) private pure returns (uint256 dust) {
-        uint256 distributed;
-        for (uint256 i; i < credits.length; ++i) {
-            credits[i] = (credits[i] * paid) / owed;
-            distributed += credits[i];
-        }
-        dust = paid - distributed;
     }
 
     function _digest(SlaReport calldata r) private view returns (bytes32) {

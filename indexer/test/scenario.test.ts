@@ -120,7 +120,7 @@ function scenarioSuite(name: string, dbOpts: () => Promise<{ opts: Record<string
       // The gateway claimed 1,000 USDC of spend; the published receipts of the window hold far less: flagged.
       assert.equal(d.b.slaReports.nodes[0].spendMatchesReceipts, false);
       assert.ok(BigInt(d.b.slaReports.nodes[0].receiptSpend) < BigInt(d.b.slaReports.nodes[0].totalSpend));
-      assert.deepEqual(d.b.stakeHistory.nodes.map((n: any) => n.kind).reverse(), ["STAKED", "JAILED", "SLASHED", "STAKED", "UNJAILED"]);
+      assert.deepEqual(d.b.stakeHistory.nodes.map((n: any) => n.kind).reverse(), ["STAKED", "JAILED", "SLASHED", "LOCKED", "STAKED", "UNJAILED"]);
       assert.deepEqual(d.a.stakeHistory.nodes.map((n: any) => n.kind).reverse(), ["STAKED", "LOCKED", "LOCKED", "UNLOCKED", "UNLOCKED", "UNBOND_STARTED", "REBONDED", "WITHDRAWN", "LOCKED", "UNLOCKED"]);
     });
 

@@ -183,7 +183,7 @@ describe("tollgate-provider on a local chain", () => {
     assert.match(out, /bonded: +100\.00 USDC \(minimum 100\.00 USDC\)/);
     assert.match(out, /unbonding: +50\.00 USDC, unlocks at .* \(in 14 d\)/);
     assert.match(out, /jailed: +no/);
-    assert.match(out, /locked by open disputes: 0\.00 USDC/);
+    assert.match(out, /locked by open disputes and unpaid SLA credits: 0\.00 USDC/);
     assert.match(out, /llama-3\.1-8b-instruct \(bf16, 131072 ctx\): 0\.20 USDC\/M prompt, 0\.60 USDC\/M completion/);
     assert.match(out, /changes to 0\.25 USDC\/M prompt, 0\.70 USDC\/M completion at .* \(in 2\d h|changes to 0\.25 USDC\/M prompt, 0\.70 USDC\/M completion at .* \(in 23 h/);
     assert.match(out, /authorized workers \(1\)\n {2}0x/);

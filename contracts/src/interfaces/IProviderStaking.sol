@@ -8,15 +8,16 @@ interface IProviderStaking {
     /// @return paid The amount actually taken.
     function slash(address provider, uint256 amount, address recipient, bytes32 reason) external returns (uint256 paid);
 
-    /// @notice Like `slash`, but takes only stake beyond what open disputes have locked (the
-    ///         disputes' refunds have priority: their stake was locked first). Never reverts for lack
-    ///         of stake: pays what is unlocked and jails the provider if that is short.
+    /// @notice Like `slash`, but takes only stake beyond what is locked (open disputes and unpaid SLA
+    ///         arrears have priority: their stake was locked first). Never reverts for lack of
+    ///         stake: pays what is unlocked and jails the provider if that is short.
     /// @return paid The amount actually taken.
     function slashUnlocked(address provider, uint256 amount, address recipient, bytes32 reason)
         external
         returns (uint256 paid);
 
-    /// @notice Reserve stake against an open liability (a dispute) so it cannot be withdrawn.
+    /// @notice Reserve stake against an open liability (a dispute, or SLA arrears) so it cannot be
+    ///         withdrawn.
     function lock(address provider, uint256 amount) external;
 
     /// @notice Release a reservation made by `lock`.

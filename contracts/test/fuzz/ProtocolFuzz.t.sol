@@ -536,8 +536,11 @@ contract ProtocolFuzzTest is Fixture {
         (uint256 b, uint256 u,, bool jailed, uint256 locked) = staking.stakeOf(p);
         uint256 paid = owed < unlocked ? owed : unlocked;
         assertEq(stakeAmount - (b + u), paid, "SLA credit took other than min(owed, unlocked stake)");
-        assertGe(b + u, stakeAmount < locked ? stakeAmount : locked, "SLA credit dug into locked stake");
+        assertGe(b + u, stakeAmount < disputed ? stakeAmount : disputed, "SLA credit dug into locked stake");
         assertEq(jailed, paid < owed, "jailed iff the unlocked stake fell short");
+        // One customer, so no rounding: the unpaid rest is the report's arrears, locked on top.
+        assertEq(locked, disputed + (owed - paid), "the unpaid credit is not locked as arrears");
+        assertEq(sla.arrearsOf(p), owed - paid);
     }
 
     /// @notice The resolution deadline splits time exactly: before it only the arbiter can close a

@@ -184,6 +184,16 @@ contract ProtocolHandler is Fixture {
     }
 
     SlaPaid[] internal _slaPaid;
+
+    /// @dev Every report that left arrears, with the lists its latest `ArrearsSet` published
+    ///      (recomputed here independently: the unpaid rest of each customer's credit).
+    bytes32[] internal _arrearsKeys;
+    mapping(bytes32 reportKey => address) internal _arrearsProvider;
+    mapping(bytes32 reportKey => address[]) internal _arrearsCustomers;
+    mapping(bytes32 reportKey => uint256[]) internal _arrearsAmounts;
+    mapping(bytes32 reportKey => uint256) internal _arrearsOwed;
+    /// @notice Sum of the handler's own record of unpaid SLA credits, per provider.
+    mapping(address provider => uint256) public ghost_arrears;
     /// @notice Stake paid out by SLA reports for time another paid report of the same provider covered.
     uint256 public ghost_slaPaidForOverlappingWindows;
 
@@ -233,6 +243,128 @@ contract ProtocolHandler is Fixture {
     /// @dev Fixture.setUp deploys a protocol; the handler must never do that.
     function setUp() public pure override {}
 
+    /// @dev A report paid short leaves the unpaid rest of each credit as its arrears, locked; one
+    ///      paid in full leaves the locks alone.
+    function _checkSlaArrears(SlaReport memory rep, SlaCase memory s, uint256 paid, uint256 distributed) internal {
+        if (paid >= s.owed) {
+            (,,,, uint256 locked1) = staking.stakeOf(rep.provider);
+            if (locked1 != s.locked0) _flag(V_SLA, "a fully paid SLA credit changed the stake locks");
+            return;
+        }
+        address[] memory cs = new address[](rep.spends.length);
+        uint256[] memory left = new uint256[](rep.spends.length);
+        for (uint256 i; i < rep.spends.length; ++i) {
+            cs[i] = rep.spends[i].customer;
+            left[i] = s.credits[i] - s.credits[i] * paid / s.owed;
+        }
+        bytes32 key = keccak256(abi.encode(rep.gatewayId, rep.provider, rep.tier, rep.windowStart));
+        _recordArrears(key, rep.provider, cs, left, s.owed - distributed, s.locked0);
+    }
+
+    /// @dev Records (or replaces) a report's arrears in the handler's model and checks the
+    ///      contract agrees: the same total, locked on top of the locks before, counted per provider.
+    function _recordArrears(
+        bytes32 key,
+        address provider,
+        address[] memory cs,
+        uint256[] memory left,
+        uint256 owed,
+        uint256 lockedBefore
+    ) internal {
+        if (_arrearsProvider[key] == address(0)) _arrearsKeys.push(key);
+        _arrearsProvider[key] = provider;
+        _arrearsCustomers[key] = cs;
+        _arrearsAmounts[key] = left;
+        _arrearsOwed[key] = owed;
+        ghost_arrears[provider] += owed;
+        (, uint256 onChain) = sla.arrearsOfReport(key);
+        (,,,, uint256 locked1) = staking.stakeOf(provider);
+        if (onChain != owed) _flag(V_SLA, "report arrears other than the unpaid rest of its credits");
+        if (locked1 != lockedBefore + owed) _flag(V_SLA, "unpaid SLA credit not locked");
+        if (sla.arrearsOf(provider) != ghost_arrears[provider]) _flag(V_SLA, "arrearsOf != the sum of the provider's report arrears");
+    }
+
+    /// @notice Collect one report's arrears (anyone may): pays min(arrears, stake beyond the other
+    ///         locks) pro rata; what stays unpaid stays locked.
+    function collectArrears(uint256 seed) external step {
+        if (_arrearsKeys.length == 0) return;
+        _collectArrears(_arrearsKeys[seed % _arrearsKeys.length], true);
+    }
+
+    /// @notice Collect every report's arrears (the end-of-run exit, after every block is lifted).
+    function collectAllArrears() external {
+        for (uint256 i; i < _arrearsKeys.length; ++i) {
+            _collectArrears(_arrearsKeys[i], false);
+        }
+    }
+
+    struct Collect {
+        bytes32 key;
+        address provider;
+        uint256 owed;
+        uint256 expectedPaid;
+        uint256 locked0;
+        uint256 fees0;
+        bool expectOk;
+        uint256[4] avail0;
+    }
+
+    function _collectArrears(bytes32 key, bool modelled) internal {
+        if (_arrearsOwed[key] == 0) return;
+        Collect memory k;
+        k.key = key;
+        k.owed = _arrearsOwed[key];
+        k.provider = _arrearsProvider[key];
+        (uint256 b, uint256 u,,, uint256 locked0) = staking.stakeOf(k.provider);
+        k.locked0 = locked0;
+        // Every report's arrears is one pool behind the dispute locks: only those hold stake back.
+        uint256 otherLocks = locked0 - ghost_arrears[k.provider];
+        uint256 unlocked = b + u > otherLocks ? b + u - otherLocks : 0;
+        k.expectedPaid = k.owed < unlocked ? k.owed : unlocked;
+        k.expectOk = !sla.paused() && !settlement.paused()
+            && !(k.expectedPaid > 0 && !_tokenOk(address(staking), address(settlement), address(staking)));
+        for (uint256 i; i < 4; ++i) {
+            (k.avail0[i],,) = settlement.accountOf(customers[i]);
+        }
+        k.fees0 = settlement.protocolFees();
+        if (modelled) tryCount["collectArrears"]++;
+        vm.prank(_anyActor(uint256(key)));
+        try sla.collectArrears(key, _arrearsCustomers[key], _arrearsAmounts[key]) returns (uint256 paid) {
+            if (modelled) okCount["collectArrears"]++;
+            if (!k.expectOk) _flag(V_OUTCOME, "arrears collected while they must not be");
+            _checkCollect(k, paid);
+        } catch (bytes memory err) {
+            _onRevert(err, "collectArrears");
+            if (k.expectOk) _flag(V_OUTCOME, "a valid arrears collection reverted");
+        }
+    }
+
+    function _checkCollect(Collect memory k, uint256 paid) internal {
+        if (paid != k.expectedPaid) _flag(V_SLA, "arrears paid other than min(owed, stake beyond other locks)");
+        address[] memory cs = _arrearsCustomers[k.key];
+        uint256[] memory left = _arrearsAmounts[k.key];
+        uint256[4] memory want;
+        uint256 distributed;
+        for (uint256 i; i < cs.length; ++i) {
+            uint256 c = paid < k.owed ? left[i] * paid / k.owed : left[i];
+            want[_custIdx(cs[i])] += c;
+            distributed += c;
+            left[i] -= c;
+        }
+        for (uint256 i; i < 4; ++i) {
+            (uint256 a,,) = settlement.accountOf(customers[i]);
+            if (a != k.avail0[i] + want[i]) _flag(V_SLA, "arrears booked other than pro rata");
+        }
+        if (settlement.protocolFees() != k.fees0 + (paid - distributed)) _flag(V_SLA, "arrears rounding dust misbooked");
+        ghost_arrears[k.provider] -= k.owed;
+        _arrearsOwed[k.key] = 0;
+        if (paid < k.owed) _recordArrears(k.key, k.provider, cs, left, k.owed - distributed, k.locked0 - k.owed);
+        ghost_slaCredited += distributed;
+        ghost_slaDust += paid - distributed;
+        ghost_slashed += paid;
+        ghost_slashedToSettlement += paid;
+    }
+
     modifier step() {
         vm.warp(ghostTime);
         _;
@@ -246,6 +378,7 @@ contract ProtocolHandler is Fixture {
         for (uint256 i; i < 3; ++i) {
             address p = providers[i];
             (uint256 b, uint256 u,,, uint256 l) = staking.stakeOf(p);
+            l -= sla.arrearsOf(p); // SLA arrears are locked too, but are no dispute's claim
             uint256 shortfall = l > b + u ? l - (b + u) : 0;
             if (shortfall > _lockShortfall[p] && !_lockMayGrow) {
                 _flag(V_LOCK, "stake fell further below its dispute locks without a dispute opening");
@@ -1005,6 +1138,7 @@ contract ProtocolHandler is Fixture {
         uint256 owed;
         uint256 stake0;
         uint256 unlocked0;
+        uint256 locked0;
         uint256 fees0;
         bool goodKey;
         bool settlementPaused;
@@ -1028,6 +1162,7 @@ contract ProtocolHandler is Fixture {
         (uint256 b, uint256 u,,, uint256 locked) = staking.stakeOf(rep.provider);
         s.stake0 = b + u;
         s.unlocked0 = s.stake0 > locked ? s.stake0 - locked : 0;
+        s.locked0 = locked;
         s.fees0 = settlement.protocolFees();
         s.settlementPaused = settlement.paused();
         for (uint256 i; i < 4; ++i) {
@@ -1110,6 +1245,7 @@ contract ProtocolHandler is Fixture {
             if (a != s.avail0[i] + want[i]) _flag(V_SLA, "SLA credit booked other than the policy's formula");
         }
         if (distributed > paid || settlement.protocolFees() != s.fees0 + (paid - distributed)) _flag(V_SLA, "SLA rounding dust misbooked");
+        _checkSlaArrears(rep, s, paid, distributed);
         ghost_slaCredited += distributed;
         ghost_slaCapAllowance += allowance;
         ghost_slaDust += _sub(paid, distributed);
@@ -1346,7 +1482,7 @@ contract ProtocolHandler is Fixture {
 
     /// @notice The selectors the campaign may call.
     function actions() external pure returns (bytes4[] memory s) {
-        s = new bytes4[](23);
+        s = new bytes4[](24);
         s[0] = this.deposit.selector;
         s[1] = this.depositFor.selector;
         s[2] = this.requestWithdrawal.selector;
@@ -1371,6 +1507,7 @@ contract ProtocolHandler is Fixture {
         // Settling is the heart of the protocol: give it a second ticket.
         s[21] = this.settleBatch.selector;
         s[22] = this.expireDispute.selector;
+        s[23] = this.collectArrears.selector;
     }
 
     // ================================================================ helpers

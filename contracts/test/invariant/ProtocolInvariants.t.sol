@@ -262,9 +262,10 @@ contract ProtocolInvariants is ProtocolSetup {
         uint256 locked;
         for (uint256 i; i < 3; ++i) {
             (,,,, uint256 l) = staking.stakeOf(providers[i]);
-            locked += l;
+            assertEq(sla.arrearsOf(providers[i]), handler.ghost_arrears(providers[i]), "arrearsOf != unpaid SLA credits");
+            locked += l - sla.arrearsOf(providers[i]);
         }
-        assertEq(locked, openAmount, "locked stake != sum of open disputes");
+        assertEq(locked, openAmount, "locked stake != sum of open disputes (+ SLA arrears)");
         _noViolation(handler.V_DISPUTE());
     }
 
@@ -322,6 +323,9 @@ contract ProtocolInvariants is ProtocolSetup {
             vm.prank(donor);
             settlement.expireDispute(d.id);
         }
+        // Unpaid SLA credits stay locked until collected; anyone collects them now that the
+        // disputes released their stake.
+        handler.collectAllArrears();
 
         // Everyone starts their exit.
         for (uint256 i; i < 4; ++i) {
@@ -369,7 +373,9 @@ contract ProtocolInvariants is ProtocolSetup {
                 assertEq(usdc.balanceOf(p) - bal0, cl, "provider claim paid a wrong amount");
             }
             (uint256 b, uint256 u,,, uint256 locked) = staking.stakeOf(p);
-            assertEq(locked, 0, "stake still locked with no open dispute");
+            assertEq(locked, sla.arrearsOf(p), "stake still locked with no open dispute (beyond SLA arrears)");
+            // Arrears are left only when collecting them took every unit of stake.
+            if (locked > 0) assertEq(b + u, 0, "SLA arrears left unpaid while stake remains");
             assertEq(staking.frozen(p), settlement.frozen(p), "the guardian freeze did not reach ProviderStaking");
             if (staking.frozen(p)) {
                 frozenStake += b + u; // a frozen provider cannot leave, by design
@@ -451,10 +457,10 @@ contract ProtocolInvariants is ProtocolSetup {
 
     /// @dev TG_COVERAGE=true (with -vvv) prints, per run, how often each action was tried and succeeded.
     function _logCoverage() internal view {
-        string[18] memory names = [
+        string[19] memory names = [
             "deposit", "requestWithdrawal", "cancelWithdrawal", "withdraw", "stake", "unbond", "rebond",
             "withdrawStake", "unjail", "settleBatch", "replay", "claim", "openDispute", "resolveDispute",
-            "submitSlaReport", "changePrice", "relist", "expireDispute"
+            "submitSlaReport", "changePrice", "relist", "expireDispute", "collectArrears"
         ];
         string memory line = "coverage ok/tried:";
         for (uint256 i; i < names.length; ++i) {

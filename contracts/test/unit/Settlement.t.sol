@@ -1346,6 +1346,22 @@ contract SettlementTest is UnitHelpers {
         _assertBacked();
     }
 
+    /// @dev Audit A-05: a PROTOCOL caller (a buggy SlaCredits, or a role granted by mistake) must not
+    ///      book credit that no USDC backs; the customer could withdraw other customers' money.
+    function test_creditSla_notPaidIn_reverts() public {
+        address[] memory customers = new address[](1);
+        customers[0] = stranger;
+        uint256[] memory amounts = new uint256[](1);
+        amounts[0] = 50e6;
+        usdc.mint(address(settlement), 50e6 - 1); // one unit short of the credit
+        uint256 owed = settlement.totalEscrowed() + settlement.totalEarnings() + settlement.protocolFees();
+        vm.prank(address(sla));
+        vm.expectRevert(abi.encodeWithSelector(Settlement.CreditUnbacked.selector, owed + 50e6, owed + 50e6 - 1));
+        settlement.creditSla(p, customers, amounts, 0);
+        assertEq(_available(stranger), 0);
+        assertEq(settlement.totalEscrowed() + settlement.totalEarnings() + settlement.protocolFees(), owed);
+    }
+
     function test_creditSla_lengthMismatch_reverts() public {
         vm.prank(address(sla));
         vm.expectRevert(Settlement.LengthMismatch.selector);

@@ -6,7 +6,7 @@ import {UnitHelpers} from "../utils/UnitHelpers.sol";
 import {ProviderStaking} from "../../src/ProviderStaking.sol";
 import {Settlement} from "../../src/Settlement.sol";
 import {SlaCredits} from "../../src/SlaCredits.sol";
-import {CustomerSpend, SlaPolicy, SlaReport} from "../../src/types/Usage.sol";
+import {CustomerSpend, SlaPolicy, SlaReport, UsageBatch, UsageEntry} from "../../src/types/Usage.sol";
 
 contract SlaCreditsTest is UnitHelpers {
     function setUp() public override {
@@ -272,9 +272,188 @@ contract SlaCreditsTest is UnitHelpers {
         _submit(r);
         assertEq(_available(c), 1e6 + 100e6);
         assertEq(_bonded(p), 900e6, "the locked stake stays for the dispute");
-        assertEq(_locked(p), 900e6);
+        assertEq(_locked(p), 900e6 + 150e6, "the unpaid 150 is locked as the report's arrears");
+        assertEq(sla.arrearsOf(p), 150e6);
         assertTrue(_jailed(p));
         _assertBacked();
+    }
+
+    // ---------------------------------------------------------------- arrears (audit A-01)
+
+    /// @dev The shield: the provider, through a customer account of its own, disputes its own
+    ///      usage so that an SLA credit finds its stake locked, then lets the dispute expire and
+    ///      leaves with the stake. The unpaid credit must stay locked until it is paid.
+    function _shieldedReport() internal returns (SlaReport memory r, uint256 disputeId) {
+        address shill = makeAddr("shill");
+        _customer(shill, 900e6);
+        UsageBatch memory b = _settleOne(_entry(shill, p, 0, 1_500_000_000)); // 900 USDC at 0.6/token
+        vm.prank(shill);
+        disputeId = settlement.openDispute(
+            Settlement.EntryRef({gatewayId: GATEWAY_ID, batchId: b.batchId, index: 0}),
+            b.entries[0],
+            _entryHashes(b.entries),
+            900e6,
+            "shield"
+        );
+        r = _report(0, 1_500, 1_000e6); // 25%: 250 USDC owed, 100 unlocked
+        _submit(r);
+    }
+
+    function test_selfDisputeShield_providerCannotLeaveWithUnpaidCredit() public {
+        (, uint256 disputeId) = _shieldedReport();
+        assertEq(_available(c), 1e6 + 100e6, "paid what was unlocked");
+        vm.startPrank(p);
+        staking.unbond(_bonded(p));
+        vm.stopPrank();
+        vm.warp(settlement.disputeOf(disputeId).resolveBy);
+        settlement.expireDispute(disputeId);
+        vm.warp(block.timestamp + 14 days);
+        vm.prank(p);
+        staking.withdraw();
+        assertEq(usdc.balanceOf(p), 750e6, "the provider withdrew the stake that owes 150 of unpaid credit");
+        assertEq(_unbonding(p), 150e6);
+        assertEq(_locked(p), 150e6);
+    }
+
+    function test_collectArrears_afterDisputeCloses_paysTheRest() public {
+        (SlaReport memory r, uint256 disputeId) = _shieldedReport();
+        bytes32 key = _key(r);
+        (address owner, uint256 owed) = sla.arrearsOfReport(key);
+        assertEq(owner, p);
+        assertEq(owed, 150e6);
+        assertEq(sla.arrearsOf(p), 150e6);
+        assertEq(_locked(p), 900e6 + 150e6, "dispute lock plus arrears");
+        assertTrue(_jailed(p));
+
+        address[] memory cs = new address[](1);
+        cs[0] = c;
+        uint256[] memory amounts = new uint256[](1);
+        amounts[0] = 150e6;
+        // While the dispute holds the stake, collecting pays nothing and keeps the arrears.
+        assertEq(sla.collectArrears(key, cs, amounts), 0);
+        assertEq(sla.arrearsOf(p), 150e6);
+        assertEq(_locked(p), 1_050e6);
+
+        vm.warp(settlement.disputeOf(disputeId).resolveBy);
+        settlement.expireDispute(disputeId);
+        vm.expectEmit(address(sla));
+        emit SlaCredits.ArrearsSet(key, p, 0, new address[](0), new uint256[](0));
+        vm.prank(stranger);
+        assertEq(sla.collectArrears(key, cs, amounts), 150e6);
+        assertEq(_available(c), 1e6 + 250e6, "the whole credit, in the end");
+        assertEq(sla.arrearsOf(p), 0);
+        assertEq(_locked(p), 0);
+        assertEq(_bonded(p), 750e6);
+        (, owed) = sla.arrearsOfReport(key);
+        assertEq(owed, 0);
+        _assertBacked();
+        vm.expectRevert(abi.encodeWithSelector(SlaCredits.NoArrears.selector, key));
+        sla.collectArrears(key, cs, amounts);
+    }
+
+    function test_collectArrears_stillShort_paysProRataAndKeepsTheRestLocked() public {
+        _provider(p2, 100e6);
+        CustomerSpend[] memory spends = new CustomerSpend[](2);
+        spends[0] = CustomerSpend({customer: c, spend: 1_000e6});
+        spends[1] = CustomerSpend({customer: c2, spend: 600e6});
+        SlaReport memory r = _slaReport(p2, 0, 1_500, spends); // 250 + 150 owed, 100 staked
+        address[] memory cs = new address[](2);
+        (cs[0], cs[1]) = (c, c2);
+        uint256[] memory left = new uint256[](2);
+        (left[0], left[1]) = (250e6 - 62_500_000, 150e6 - 37_500_000); // 1/4 paid
+        vm.expectEmit(address(sla));
+        emit SlaCredits.ArrearsSet(_key(r), p2, 300e6, cs, left);
+        _submit(r);
+        assertEq(_locked(p2), 300e6);
+        assertEq(_available(c2), 37_500_000);
+
+        // The provider tops up 150: the next collection pays half of what is left.
+        usdc.mint(p2, 150e6);
+        vm.startPrank(p2);
+        usdc.approve(address(staking), 150e6);
+        staking.stake(150e6);
+        vm.expectRevert(abi.encodeWithSelector(ProviderStaking.BelowMinStake.selector, 0, 100e6));
+        staking.unjail();
+        vm.stopPrank();
+        assertEq(sla.collectArrears(_key(r), cs, left), 150e6);
+        assertEq(_available(c), 1e6 + 62_500_000 + 93_750_000);
+        assertEq(_available(c2), 37_500_000 + 56_250_000);
+        assertEq(sla.arrearsOf(p2), 150e6);
+        assertEq(_locked(p2), 150e6);
+        assertEq(_bonded(p2), 0);
+        _assertBacked();
+    }
+
+    /// @dev The worst case of a report: MAX_SPENDS customers, all new to escrow, paid short, so it
+    ///      also books and publishes their arrears. It must fit Base's 16,777,216 gas per
+    ///      transaction with the intrinsic 21,000 and the calldata (about 33 kB, under 350,000
+    ///      gas). Measured: 15.02M before arrears, 15.83M with them (docs/audit.md A-15); the
+    ///      gateway posts at most 256 customers per report.
+    function test_submitReport_maxSpendsPaidShort_fitsTheTransactionGasCap() public {
+        _provider(p2, 100e6);
+        CustomerSpend[] memory spends = new CustomerSpend[](sla.MAX_SPENDS());
+        for (uint256 i; i < spends.length; ++i) {
+            spends[i] = CustomerSpend({customer: address(uint160(0x10000 + i)), spend: 10e6 + uint96(i)});
+        }
+        SlaReport memory r = _slaReport(p2, 0, 1_500, spends); // 25% of ~5,100 USDC owed, 100 staked
+        bytes memory sig = _signSla(r, gatewayKey);
+        uint256 before = gasleft();
+        sla.submitReport(r, sig);
+        uint256 used = before - gasleft();
+        assertGt(sla.arrearsOf(p2), 0, "paid short");
+        assertLt(used + 21_000 + 350_000, 16_777_216, "a full report paid short must fit one transaction");
+    }
+
+    /// @dev Two reports in arrears share the provider's stake: collecting one must be able to take
+    ///      stake that only the other's lock holds, or stake stays stuck with both unpaid.
+    function test_collectArrears_twoReports_leaveNoStakeStuck() public {
+        _provider(p2, 0);
+        SlaReport memory a = _slaReport(p2, 0, 1_500, _spends1(c, 1_000e6)); // 250 owed, nothing staked
+        _submit(a);
+        vm.warp(block.timestamp + 1 hours);
+        SlaReport memory b = _slaReport(p2, 0, 1_500, _spends1(c2, 400e6)); // 100 owed
+        _submit(b);
+        assertEq(sla.arrearsOf(p2), 350e6);
+        usdc.mint(p2, 300e6);
+        vm.startPrank(p2);
+        usdc.approve(address(staking), 300e6);
+        staking.stake(300e6);
+        vm.stopPrank();
+
+        address[] memory cs = new address[](1);
+        uint256[] memory owed = new uint256[](1);
+        (cs[0], owed[0]) = (c, 250e6);
+        assertEq(sla.collectArrears(_key(a), cs, owed), 250e6, "the first collected is paid first, in full");
+        (cs[0], owed[0]) = (c2, 100e6);
+        assertEq(sla.collectArrears(_key(b), cs, owed), 50e6, "the rest of the stake");
+        assertEq(_bonded(p2), 0, "no stake stuck behind arrears");
+        assertEq(sla.arrearsOf(p2), 50e6);
+        assertEq(_locked(p2), 50e6);
+        assertEq(_available(c), 1e6 + 250e6);
+        assertEq(_available(c2), 50e6);
+        _assertBacked();
+    }
+
+    function test_collectArrears_wrongList_reverts() public {
+        (SlaReport memory r,) = _shieldedReport();
+        address[] memory cs = new address[](1);
+        cs[0] = stranger;
+        uint256[] memory amounts = new uint256[](1);
+        amounts[0] = 150e6;
+        vm.expectRevert(abi.encodeWithSelector(SlaCredits.ArrearsMismatch.selector, _key(r)));
+        sla.collectArrears(_key(r), cs, amounts);
+        cs[0] = c;
+        amounts[0] = 150e6 + 1;
+        vm.expectRevert(abi.encodeWithSelector(SlaCredits.ArrearsMismatch.selector, _key(r)));
+        sla.collectArrears(_key(r), cs, amounts);
+    }
+
+    function test_collectArrears_whilePaused_reverts() public {
+        (SlaReport memory r,) = _shieldedReport();
+        vm.prank(guardian);
+        sla.pause();
+        vm.expectRevert(Pausable.EnforcedPause.selector);
+        sla.collectArrears(_key(r), new address[](0), new uint256[](0));
     }
 
     function test_submitReport_stakeLockedBeyondStake_paysNothingWithoutReverting() public {

@@ -103,14 +103,18 @@ export async function runScenario(dn: Devnet, gw: GatewayStub | null): Promise<S
   await dn.send(provA, "providerStaking", "unbond", [200n * USDC]);
   await dn.send(provA, "providerStaking", "rebond", [50n * USDC]);
 
-  // SLA: a bad window for B; the credit (25% of 1,000 USDC) exceeds B's 100 USDC stake: slashed and jailed.
+  // SLA: a bad window for B; the credit (25% of 1,000 USDC) exceeds B's 100 USDC stake: slashed and jailed,
+  // and the unpaid 150 USDC stays locked as the report's arrears (docs/audit.md A-01).
   const now = await dn.now();
   const report = {
     gatewayId: GATEWAY_ID, provider: B, tier: 0, windowStart: now - 3600n, windowEnd: now - 60n, requests: 5_000, availabilityPpm: 990_000,
     p95TtftMs: 2_000, deadline: now + 3600n, spends: [{ customer: C1, spend: 600n * USDC }, { customer: C2, spend: 400n * USDC }],
   };
   await dn.send(gov, "slaCredits", "submitReport", [report, await signSla(dn, signer, report)]);
-  await dn.send(provB, "providerStaking", "stake", [150n * USDC]);
+  // Leaving jail takes the minimum stake beyond the locked arrears: 150 + 100.
+  await dn.send(gov, "usdc", "mint", [B, 50n * USDC]);
+  await dn.send(provB, "usdc", "approve", [dn.deployment.contracts.providerStaking, 250n * USDC]);
+  await dn.send(provB, "providerStaking", "stake", [250n * USDC]);
   await dn.send(provB, "providerStaking", "unjail");
 
   // Guardian: freeze / unfreeze, pause / unpause everything pausable.

@@ -85,8 +85,9 @@ export async function status(c: Chain_, provider: Address, out: Out): Promise<vo
   } else {
     out(`  unbonding:  ${usdc(0n)}`);
   }
-  out(`  jailed:     ${jailed ? `yes (bring bonded stake to ${usdc(minStake)}, then \`${CLI} unjail\`)` : "no"}`);
-  out(`  locked by open disputes: ${usdc(locked)}`);
+  // unjail counts only bonded stake beyond the locks (open disputes and unpaid SLA credits).
+  out(`  jailed:     ${jailed ? `yes (bring bonded stake to ${usdc(minStake + locked)}, then \`${CLI} unjail\`)` : "no"}`);
+  out(`  locked by open disputes and unpaid SLA credits: ${usdc(locked)}`);
 
   // ---- earnings
   const [claimable, vesting, nextVestAt] = earnings;
