@@ -30,12 +30,11 @@
  *    second says how much of the added time is the gateway waiting for a core.
  */
 import { request, Agent } from "undici";
-import { privateKeyToAccount } from "viem/accounts";
 import { spawn, type ChildProcess } from "node:child_process";
 import { fileURLToPath } from "node:url";
 import { readFileSync } from "node:fs";
 import { setPriority } from "node:os";
-import { MODEL, freshDataDir, gatewayOptions, loginAndCreateKey, removeDir, startEnv } from "../test/helpers/stack.ts";
+import { MODEL, freshDataDir, gatewayOptions, loginAndCreateKey, removeDir, startEnv, workerOptions } from "../test/helpers/stack.ts";
 import { percentile } from "../src/settlement/sli.ts";
 
 const CONCURRENCY = Number(process.env.BENCH_CONCURRENCY ?? 100);
@@ -129,18 +128,8 @@ const gwOptions = gatewayOptions(env, {
 delete (gwOptions as { logger?: unknown }).logger;
 const gwProc = await spawnRole("gateway-process", "BENCH_GATEWAY_OPTIONS", gwOptions);
 const url = gwProc.info.url!;
-const workerProc = await spawnRole("worker-process", "BENCH_WORKER_OPTIONS", {
-  runtime: "openai",
-  gateway: url,
-  gatewayAddress: privateKeyToAccount(env.gatewaySignerKey).address,
-  provider: env.providers[0]!.wallet.account.address,
-  chainId: env.chain.chainId,
-  registry: env.contracts.registry,
-  listenPort: 0,
-  maxConcurrency: 10_000,
-  privateKey: env.providers[0]!.workerKeys[0]!,
-  gpuStats: false,
-});
+// The simulator's URL is known only inside the worker process, which sets `upstream` itself.
+const workerProc = await spawnRole("worker-process", "BENCH_WORKER_OPTIONS", workerOptions(env, url, "http://set-by-the-worker-process", 0, 0, { maxConcurrency: 10_000 }));
 const worker = { endpoint: workerProc.info.url!, token: workerProc.info.token! };
 const proxy = WITH_PROXY ? await spawnRole("proxy-process", "BENCH_PROXY_TARGET", worker.endpoint) : null;
 const { key } = await loginAndCreateKey(url, env.customer, env.chain.chainId);

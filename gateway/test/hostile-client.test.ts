@@ -7,14 +7,13 @@
 import assert from "node:assert/strict";
 import { createServer, type Server } from "node:http";
 import type { AddressInfo } from "node:net";
-import { privateKeyToAccount } from "viem/accounts";
-import { startWorker, parseModelSpecs } from "@tollgate/worker";
+import { startWorker } from "@tollgate/worker";
 import { startSimulator } from "@tollgate/worker/simulator";
 import { after, before, describe, it } from "node:test";
 import OpenAI from "openai";
 import { countTextTokens, encodeText } from "@tollgate/protocol/tokens";
 import { RECEIPT_STATUS } from "@tollgate/protocol";
-import { MODEL, loginAndCreateKey, startEnv, startGateway, startRig, stopRig, waitFor, type Env, type WorkerRig } from "./helpers/stack.ts";
+import { MODEL, loginAndCreateKey, startEnv, startGateway, startRig, stopRig, waitFor, workerOptions, type Env, type WorkerRig } from "./helpers/stack.ts";
 import type { Gateway } from "../src/server.ts";
 
 let env: Env;
@@ -419,27 +418,9 @@ describe("a provider running llama.cpp", () => {
       res.end(Buffer.from(await upstream.arrayBuffer()));
     });
     await new Promise<void>((r) => proxy.listen(0, "127.0.0.1", r));
-    const worker = await startWorker(
-      {
-        upstream: `http://127.0.0.1:${(proxy.address() as AddressInfo).port}/v1`,
-        runtime: "llamacpp",
-        gateway: url,
-        gatewayAddress: privateKeyToAccount(env.gatewaySignerKey).address,
-        provider: env.providers[0]!.wallet.account.address,
-        chainId: env.chain.chainId,
-        registry: env.contracts.registry,
-        listenPort: 0,
-        models: parseModelSpecs(MODEL),
-        maxConcurrency: 16,
-        privateKey: env.providers[0]!.workerKeys[1]!,
-        gpuStats: false,
-        firstTokenTimeoutMs: 5_000,
-        idleTimeoutMs: 5_000,
-        requestTimeoutMs: 20_000,
-        drainTimeoutMs: 5_000,
-      },
-      { logger: (await import("../src/shared/log.ts")).createLogger("silent") },
-    );
+    const worker = await startWorker(workerOptions(env, url, `http://127.0.0.1:${(proxy.address() as AddressInfo).port}/v1`, 0, 1, { runtime: "llamacpp", maxConcurrency: 16 }), {
+      logger: (await import("../src/shared/log.ts")).createLogger("silent"),
+    });
     stopLlama = async () => {
       await worker.close().catch(() => {});
       await sim.close().catch(() => {});

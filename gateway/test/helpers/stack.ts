@@ -12,7 +12,7 @@ import { join } from "node:path";
 import { generatePrivateKey, privateKeyToAccount } from "viem/accounts";
 import type { Address, Hex } from "viem";
 import { createSiweMessage } from "viem/siwe";
-import { startWorker, parseModelSpecs, type WorkerHandle } from "@tollgate/worker";
+import { startWorker, parseModelSpecs, type WorkerHandle, type WorkerOptions } from "@tollgate/worker";
 import { startSimulator, type SimulatorHandle, type SimulatorOptions } from "@tollgate/worker/simulator";
 import { buildGateway, type Gateway, type GatewayOptions } from "../../src/server.ts";
 import { createLogger } from "../../src/shared/log.ts";
@@ -126,32 +126,34 @@ export async function startGateway(env: Env, over: Partial<GatewayOptions> = {})
 }
 
 /** A simulator and the real worker agent in front of it, registered with the gateway. */
+/** A worker agent's options for provider `providerIndex`'s worker key `workerIndex`, in front of `upstream`. */
+export function workerOptions(env: Env, gatewayUrl: string, upstream: string, providerIndex = 0, workerIndex = 0, over: Partial<WorkerOptions> = {}): WorkerOptions {
+  return {
+    upstream,
+    runtime: "openai",
+    gateway: gatewayUrl,
+    gatewayAddress: privateKeyToAccount(env.gatewaySignerKey).address,
+    provider: env.providers[providerIndex]!.wallet.account.address,
+    chainId: env.chain.chainId,
+    registry: env.contracts.registry,
+    listenPort: 0,
+    models: parseModelSpecs(MODEL),
+    maxConcurrency: 256,
+    privateKey: env.providers[providerIndex]!.workerKeys[workerIndex]!,
+    gpuStats: false,
+    firstTokenTimeoutMs: 5_000,
+    idleTimeoutMs: 5_000,
+    requestTimeoutMs: 20_000,
+    drainTimeoutMs: 5_000,
+    ...over,
+  };
+}
+
 export async function startRig(env: Env, gatewayUrl: string, providerIndex: number, workerIndex = 0, sim: SimulatorOptions = {}, maxConcurrency = 256): Promise<WorkerRig> {
   const simulator = await startSimulator({ port: 0, ttftMs: 20, ttftSigma: 0, tokensPerSecond: 2000, minCompletionTokens: 8, maxCompletionTokens: 24, ...sim, models: [{ name: MODEL, contextLength: 8192 }] });
-  const key = env.providers[providerIndex]!.workerKeys[workerIndex]!;
-  const provider = env.providers[providerIndex]!.wallet.account.address;
-  const worker = await startWorker(
-    {
-      upstream: simulator.url,
-      runtime: "openai",
-      gateway: gatewayUrl,
-      gatewayAddress: privateKeyToAccount(env.gatewaySignerKey).address,
-      provider,
-      chainId: env.chain.chainId,
-      registry: env.contracts.registry,
-      listenPort: 0,
-      models: parseModelSpecs(MODEL),
-      maxConcurrency,
-      privateKey: key,
-      gpuStats: false,
-      firstTokenTimeoutMs: 5_000,
-      idleTimeoutMs: 5_000,
-      requestTimeoutMs: 20_000,
-      drainTimeoutMs: 5_000,
-    },
-    { logger: silent() },
-  );
-  return { sim: simulator, worker, key, provider };
+  const options = workerOptions(env, gatewayUrl, simulator.url, providerIndex, workerIndex, { maxConcurrency });
+  const worker = await startWorker(options, { logger: silent() });
+  return { sim: simulator, worker, key: env.providers[providerIndex]!.workerKeys[workerIndex]!, provider: env.providers[providerIndex]!.wallet.account.address };
 }
 
 export async function stopRig(r: WorkerRig): Promise<void> {
