@@ -337,6 +337,11 @@ describe("Authorization headers", () => {
     }
     const keys = await fetch(`${url}/v1/keys`, { headers: { authorization: `bearer ${session}` } });
     assert.equal(keys.status, 200, "a session too");
+    // Without a key, or with a wrong one, /v1/models says what chat says.
+    for (const [headers, says] of [[{}, /missing API key: send Authorization: Bearer/], [{ authorization: "Bearer tg_nope" }, /unknown or revoked API key/]] as const) {
+      const [models, chat] = [await fetch(`${url}/v1/models`, { headers }), await post("/v1/chat/completions", chatJson(), { ...headers, authorization: (headers as { authorization?: string }).authorization ?? "" })];
+      for (const r of [models, chat]) assert.match((await openAiError(r, 401)).message, says);
+    }
   });
 
   it("anything else is a 401 in OpenAI's shape, raised as AuthenticationError", async () => {

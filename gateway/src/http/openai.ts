@@ -3,7 +3,7 @@ import type { FastifyInstance, FastifyReply, FastifyRequest } from "fastify";
 import type { Ctx } from "../context.ts";
 import { handleInference, stampOverhead, stampRequest } from "../metering/inference.ts";
 import { servedModels } from "../routing/select.ts";
-import { unauthorized } from "../shared/errors.ts";
+import { missingKey, unknownKey } from "../shared/errors.ts";
 import { bearerToken } from "../auth/keys.ts";
 
 export function openaiRoutes(ctx: Ctx) {
@@ -18,7 +18,7 @@ export function openaiRoutes(ctx: Ctx) {
       const token = bearerToken(req.headers.authorization);
       const key = token ? await ctx.keys.authenticate(token) : null;
       if (!key) {
-        const e = unauthorized();
+        const e = token ? unknownKey() : missingKey();
         return reply.code(e.status).send(e.body());
       }
       const models = servedModels(ctx.registry, ctx.reads);

@@ -10,7 +10,7 @@ import type { Dispatcher } from "undici";
 import { z } from "zod";
 import { exactCost, modelId, receiptId, RECEIPT_STATUS } from "@tollgate/protocol";
 import type { Ctx } from "../context.ts";
-import { ApiError, badRequest, forbidden, notFound, paymentRequired, rateLimited, tooLarge, unauthorized, unavailable } from "../shared/errors.ts";
+import { ApiError, badRequest, forbidden, missingKey, notFound, paymentRequired, rateLimited, tooLarge, unavailable, unknownKey } from "../shared/errors.ts";
 import { eligible, modelKnown, pick, warmMissingReads, type Candidate, type PriceCap } from "../routing/select.ts";
 import { countChatExtrasTokens, countChatPromptTokens, countCompletionExtrasTokens, countCompletionPromptTokens, countTextTokens } from "@tollgate/protocol/tokens";
 import { drift, hasOpaqueParts, promptReserveFor } from "./tokenizer.ts";
@@ -134,9 +134,9 @@ export async function handleInference(ctx: Ctx, kind: Kind, req: FastifyRequest,
 
   // 1. who
   const token = bearerToken(req.headers.authorization);
-  if (!token) return fail(unauthorized("missing API key: send Authorization: Bearer tg_…"));
+  if (!token) return fail(missingKey());
   const key: ApiKey | null = await ctx.keys.authenticate(token);
-  if (!key) return fail(unauthorized("unknown or revoked API key"));
+  if (!key) return fail(unknownKey());
   const customer = key.account.toLowerCase();
 
   // 2. what

@@ -29,6 +29,9 @@ export class ApiError extends Error {
 export const badRequest = (message: string, code = "invalid_request") => new ApiError(400, "invalid_request_error", code, message);
 export const unauthorized = (message = "missing or unknown API key", code = "invalid_api_key") =>
   new ApiError(401, "authentication_error", code, message);
+/** The two 401s of the API-key routes, worded the same on each. */
+export const missingKey = () => unauthorized("missing API key: send Authorization: Bearer tg_…");
+export const unknownKey = () => unauthorized("unknown or revoked API key");
 export const forbidden = (message: string, code: string) => new ApiError(403, "permission_error", code, message);
 export const paymentRequired = (message: string, code = "insufficient_balance") => new ApiError(402, "insufficient_quota", code, message);
 export const notFound = (message: string, code = "not_found") => new ApiError(404, "not_found_error", code, message);
