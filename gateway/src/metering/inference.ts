@@ -398,9 +398,8 @@ export async function handleInference(ctx: Ctx, kind: Kind, req: FastifyRequest,
   // over it": counting stops past twice the budget, so a worker's flood costs no more than that.
   const countLimit = 2 * maxTokens + 64;
   const countOwn = (text: string): number => Math.min(countTextTokens(text, countLimit), countLimit + 1);
-  const crossCheck = (u: Usage, text: string): number => {
-    const own = countOwn(text);
-    const d = Math.max(opaque ? 0 : drift(u.prompt, ownPrompt), drift(u.completion, own));
+  const crossCheck = (u: Usage, ownCompletion: number): number => {
+    const d = Math.max(opaque ? 0 : drift(u.prompt, ownPrompt), drift(u.completion, ownCompletion));
     if (d > ctx.config.driftThreshold) {
       c.w.driftPenalty = Math.min(4, c.w.driftPenalty + 0.25);
       ctx.metrics.drift.inc({ provider: c.w.provider });
@@ -424,9 +423,10 @@ export async function handleInference(ctx: Ctx, kind: Kind, req: FastifyRequest,
     c.w.inFlight--;
     const ttft = performance.now() - t0;
     ctx.registry.recordSuccess(c.w, performance.now() - dispatchedAt);
-    const u = readUsage(json.usage) ?? { prompt: ownPrompt, completion: countOwn(chunkText(json)), cached: 0, reasoning: 0, source: "gateway" };
+    const ownCompletion = countOwn(chunkText(json));
+    const u = readUsage(json.usage) ?? { prompt: ownPrompt, completion: ownCompletion, cached: 0, reasoning: 0, source: "gateway" };
     u.source = String(res.headers["x-tollgate-usage-source"] ?? u.source ?? "runtime");
-    const d = crossCheck(u, chunkText(json));
+    const d = crossCheck(u, ownCompletion);
     const receipt = makeReceipt(c, u, clientGone ? RECEIPT_STATUS.cancelled : RECEIPT_STATUS.ok, ttft, performance.now() - t0, d);
     await ctx.receipts.write(receipt);
     await settleReservation(receipt.chargeUnits);
@@ -496,7 +496,7 @@ export async function handleInference(ctx: Ctx, kind: Kind, req: FastifyRequest,
   // A cancelled stream pays for what the worker generated before the cancel reached it; the worker
   // sends no usage then, so the gateway's own count of what came through is used.
   const u: Usage = status === RECEIPT_STATUS.cancelled ? own : (relay.usage ?? own);
-  const d = crossCheck(u, text);
+  const d = crossCheck(u, own.completion);
   const receipt = makeReceipt(c, u, status, ttft < 0 ? 0 : ttft, performance.now() - t0, d);
   try {
     await ctx.receipts.write(receipt);
