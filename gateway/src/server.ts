@@ -36,6 +36,7 @@ import { workerRoutes } from "./http/workers.ts";
 import { receiptRoutes } from "./http/receipts.ts";
 import { statusRoutes } from "./http/status.ts";
 import { registerCors } from "./http/cors.ts";
+import { RefreshCache } from "./shared/refresh-cache.ts";
 
 export type GatewayOptions = GatewayConfigInput & {
   logger?: Logger;
@@ -99,15 +100,11 @@ export async function buildGateway(options: GatewayOptions): Promise<Gateway> {
   const limiter: RateLimiter = redis && leases ? new RedisRateLimiter(redis, config.redisPrefix, leases) : new MemoryRateLimiter();
   const dailySpend: DailySpend = redis && leases ? new RedisDailySpend(db, redis, config.redisPrefix, leases) : new MemoryDailySpend(db);
   const tiers: Tiers = { ...DEFAULT_TIERS, ...tierOverrides };
-  const tierCache = new Map<string, { tier: Tier; until: number }>();
-  const tierOf = async (account: string): Promise<Tier> => {
-    const hit = tierCache.get(account);
-    if (hit && hit.until > Date.now()) return hit.tier;
+  const tierCache = new RefreshCache<Tier>(10_000, async (account) => {
     const rows = await db.query(`SELECT tier FROM accounts WHERE address = $1`, [account]);
-    const tier = tiers[(rows[0]?.tier as Tier["name"]) ?? "hobby"] ?? tiers.hobby;
-    tierCache.set(account, { tier, until: Date.now() + 10_000 });
-    return tier;
-  };
+    return tiers[(rows[0]?.tier as Tier["name"]) ?? "hobby"] ?? tiers.hobby;
+  });
+  const tierOf = (account: string): Promise<Tier> => tierCache.get(account);
   const tokenSecret = createHmac("sha256", Buffer.from(config.signerKey.slice(2), "hex")).update("tollgate worker tokens").digest();
   const registry = new WorkerRegistry(db, tokenSecret, config.heartbeatIntervalMs, log);
   await registry.sync();

@@ -7,6 +7,7 @@ import { createHash, randomBytes, timingSafeEqual } from "node:crypto";
 import { crc32 } from "node:zlib";
 import type { Db } from "../store/db.ts";
 import { big } from "../store/db.ts";
+import { RefreshCache } from "../shared/refresh-cache.ts";
 
 const ALPHABET = "0123456789ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz";
 
@@ -53,17 +54,17 @@ export type ApiKey = {
   last4: string;
 };
 
-type Cached = { key: ApiKey & { hash: string }; until: number } | { key: null; until: number };
-
 export class KeyStore {
-  private cache = new Map<string, Cached>();
+  private readonly cache: RefreshCache<(ApiKey & { hash: string }) | null>;
   private readonly db: Db;
   private readonly env: "live" | "test";
-  private readonly cacheMs: number;
   constructor(db: Db, env: "live" | "test", cacheMs = 1000) {
     this.db = db;
     this.env = env;
-    this.cacheMs = cacheMs;
+    this.cache = new RefreshCache(cacheMs, async (hash) => {
+      const row = (await this.db.query(`SELECT * FROM api_keys WHERE hash = $1`, [hash]))[0];
+      return row ? { ...toKey(row), hash: String(row.hash) } : null;
+    });
   }
 
   async create(account: `0x${string}`, name: string, dailyCap: bigint | null, models: string[] | null): Promise<{ key: string; record: ApiKey }> {
@@ -117,19 +118,11 @@ export class KeyStore {
   async authenticate(presented: string): Promise<ApiKey | null> {
     if (!keyLooksValid(presented)) return null;
     const hash = sha256(presented);
-    const now = Date.now();
-    let hit = this.cache.get(hash);
-    if (!hit || hit.until < now) {
-      const rows = await this.db.query(`SELECT * FROM api_keys WHERE hash = $1`, [hash]);
-      const row = rows[0];
-      hit = row ? { key: { ...toKey(row), hash: String(row.hash) }, until: now + this.cacheMs } : { key: null, until: now + this.cacheMs };
-      if (this.cache.size > 100_000) this.cache.clear();
-      this.cache.set(hash, hit);
-    }
-    if (!hit.key || hit.key.revokedMs !== null) return null;
-    const a = Buffer.from(hit.key.hash, "hex");
+    const key = await this.cache.get(hash);
+    if (!key || key.revokedMs !== null) return null;
+    const a = Buffer.from(key.hash, "hex");
     const b = Buffer.from(hash, "hex");
-    return a.length === b.length && timingSafeEqual(a, b) ? hit.key : null;
+    return a.length === b.length && timingSafeEqual(a, b) ? key : null;
   }
 }
 

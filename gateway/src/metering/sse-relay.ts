@@ -105,8 +105,14 @@ export class SseRelay {
   /** Bytes received from the worker so far. */
   bytes = 0;
 
-  /** Forwarded events in order: raw chunks from the hot path, `data` payloads from the text path. */
-  private readonly passed: (Buffer | string)[] = [];
+  /**
+   * Every forwarded event as `data: …\n\n` bytes, copied into one growing buffer. Keeping the
+   * chunks themselves would hold dozens of small Buffers per stream for its whole life: they
+   * outlive young-generation collections and get promoted, which the heap then pays for in major
+   * collections of tens of milliseconds.
+   */
+  private passed = Buffer.allocUnsafe(4096);
+  private passedLength = 0;
   private readonly decoder = new StringDecoder("utf8"); // a character split across two chunks stays whole
   private buffer = "";
   /** The last chunk ended an event exactly, so the text path holds nothing back. */
@@ -117,7 +123,7 @@ export class SseRelay {
     this.bytes += chunk.length;
     const boundary = chunk.length >= 2 && chunk[chunk.length - 1] === NL && chunk[chunk.length - 2] === NL;
     if (this.atBoundary && plainEvents(chunk)) {
-      this.passed.push(chunk);
+      this.keep(chunk);
       return chunk;
     }
     this.atBoundary = boundary;
@@ -143,21 +149,31 @@ export class SseRelay {
 
   /** The generated text of every forwarded event, decoded now rather than per token. */
   text(): string {
+    const s = this.passed.toString("utf8", 0, this.passedLength);
     let t = "";
-    for (const p of this.passed) {
-      if (typeof p === "string") {
-        t += contentOf(p);
-        continue;
-      }
-      // A hot-path chunk: whole `data: {…}\n\n` events.
-      const s = p.toString("utf8");
-      for (let at = 0; at < s.length; ) {
-        const end = s.indexOf("\n\n", at);
-        t += contentOf(s.slice(at + 6, end));
-        at = end + 2;
-      }
+    for (let at = 0; at < s.length; ) {
+      const end = s.indexOf("\n\n", at);
+      if (end < 0) break; // unreachable: every kept event ends with its blank line
+      t += contentOf(s.slice(at + 6, end)); // after "data: "
+      at = end + 2;
     }
     return t;
+  }
+
+  /** Appends forwarded event bytes (whole `data: …\n\n` events) to `passed`. */
+  private keep(bytes: Buffer): void {
+    const need = this.passedLength + bytes.length;
+    if (need > this.passed.length) {
+      const grown = Buffer.allocUnsafe(Math.max(need, this.passed.length * 2));
+      this.passed.copy(grown, 0, 0, this.passedLength);
+      this.passed = grown;
+    }
+    bytes.copy(this.passed, this.passedLength);
+    this.passedLength = need;
+  }
+
+  private keepData(data: string): void {
+    this.keep(Buffer.from(`data: ${data}\n\n`));
   }
 
   private onEvent(event: string): string {
@@ -165,7 +181,7 @@ export class SseRelay {
     if (event.startsWith("data: ") && event.indexOf("\n") < 0) {
       const data = event.slice(6);
       if (data.charCodeAt(0) === 123 /* { */ && !data.startsWith('{"error"') && !data.includes('"usage":')) {
-        this.passed.push(data);
+        this.keepData(data);
         return event + "\n\n";
       }
       return this.onData(data);
@@ -199,7 +215,7 @@ export class SseRelay {
         return "";
       }
     }
-    this.passed.push(data);
+    this.keepData(data);
     return `data: ${data}\n\n`;
   }
 }

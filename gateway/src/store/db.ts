@@ -4,6 +4,8 @@
  * callers convert with `big()`.
  */
 import { mkdirSync } from "node:fs";
+import { Worker } from "node:worker_threads";
+import type { ThreadError, ThreadReply } from "./pglite-thread.ts";
 import { SCHEMA } from "./schema.ts";
 
 export type Row = Record<string, unknown>;
@@ -27,25 +29,95 @@ async function migrate(db: Queryable): Promise<void> {
   for (const stmt of SCHEMA) await db.query(stmt);
 }
 
+/**
+ * PGlite in a worker thread of its own (`pglite-thread.ts`): its WebAssembly runs off the event loop
+ * that relays the streams. A transaction holds the connection: statements from outside it wait
+ * until it ends, as they would behind PGlite's own transaction lock.
+ */
 export async function openPglite(dataDir: string): Promise<Db> {
-  const { PGlite } = await import("@electric-sql/pglite");
   if (!dataDir.startsWith("memory://")) mkdirSync(dataDir, { recursive: true });
-  const pg = new PGlite(dataDir);
-  await pg.waitReady;
-  const wrap = (q: { query: (s: string, p?: unknown[]) => Promise<{ rows: unknown[] }> }): Queryable => ({
-    async query<T extends Row>(sql: string, params?: unknown[]) {
-      return (await q.query(sql, params)).rows as T[];
-    },
+  const thread = new Worker(new URL("./pglite-thread.ts", import.meta.url), { workerData: { dataDir } });
+  const pending = new Map<number, { resolve: (rows: unknown[]) => void; reject: (e: Error) => void }>();
+  let nextId = 1;
+  let dead: Error | null = null;
+  const toError = (e: ThreadError) => Object.assign(new Error(e.message), e.code ? { code: e.code } : {}, e.detail ? { detail: e.detail } : {});
+  // The thread keeps the process alive only while a statement is waiting for it.
+  const settle = (id: number) => {
+    const p = pending.get(id);
+    pending.delete(id);
+    if (pending.size === 0) thread.unref();
+    return p;
+  };
+  const ready = new Promise<void>((resolve, reject) => {
+    thread.on("message", (m: ThreadReply) => {
+      if ("ready" in m) return resolve();
+      if ("failed" in m) return reject(toError(m.failed));
+      const p = settle(m.id);
+      if ("error" in m) p?.reject(toError(m.error));
+      else p?.resolve(m.rows);
+    });
+    const die = (err: Error) => {
+      dead ??= err;
+      reject(err);
+      for (const id of [...pending.keys()]) settle(id)?.reject(err);
+    };
+    thread.on("error", die);
+    thread.on("exit", (code) => die(new Error(`the PGlite thread exited (code ${code})`)));
   });
+  const post = (m: { sql: string; params?: unknown[] } | { close: true }): Promise<unknown[]> => {
+    if (dead) return Promise.reject(dead);
+    const id = nextId++;
+    return new Promise((resolve, reject) => {
+      pending.set(id, { resolve, reject });
+      thread.ref();
+      thread.postMessage({ id, ...m });
+    });
+  };
+  const send: Queryable = {
+    async query<T extends Row>(sql: string, params?: unknown[]) {
+      return (await post({ sql, params })) as T[];
+    },
+  };
+  let txDone: Promise<void> | null = null;
   const db: Db = {
     kind: "pglite",
-    ...wrap(pg),
-    tx: (fn) => pg.transaction((t) => fn(wrap(t))),
+    async query<T extends Row>(sql: string, params?: unknown[]) {
+      while (txDone) await txDone;
+      return send.query<T>(sql, params);
+    },
+    async tx(fn) {
+      while (txDone) await txDone;
+      let end!: () => void;
+      txDone = new Promise((r) => (end = r));
+      try {
+        await send.query("BEGIN");
+        try {
+          const out = await fn(send);
+          await send.query("COMMIT");
+          return out;
+        } catch (err) {
+          await send.query("ROLLBACK").catch(() => {});
+          throw err;
+        }
+      } finally {
+        txDone = null;
+        end();
+      }
+    },
     // One process owns a PGlite directory, so it is always the leader.
     tryLeaderLock: async () => true,
-    close: () => pg.close(),
+    async close() {
+      if (!dead) await post({ close: true }).catch(() => {});
+      await thread.terminate();
+    },
   };
-  await migrate(db);
+  try {
+    await ready;
+    await migrate(db);
+  } catch (err) {
+    await thread.terminate();
+    throw err;
+  }
   return db;
 }
 
