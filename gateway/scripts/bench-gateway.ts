@@ -11,6 +11,7 @@
  *   BENCH_DATABASE_URL=postgres://… npm run bench:gateway   # the gateway on PostgreSQL instead of PGlite
  *   BENCH_PROFILE=/tmp/prof npm run bench:gateway           # V8 CPU profiles of the gateway and the proxy
  *   BENCH_GATEWAY_NODE_FLAGS="--trace-gc" npm run bench:gateway   # extra node flags for the gateway process
+ *   BENCH_ALLOC_PROFILE=/tmp/gw.heapprofile npm run bench:gateway  # sampled allocations of the gateway, garbage included
  *
  * Runs a real local chain (anvil), the real contracts, a funded customer and the gateway on PGlite.
  *
@@ -59,8 +60,22 @@ if (role === "gateway-process") {
   const gw = await buildGateway({ ...opts, logger: createLogger("silent") });
   const u = await gw.listen();
   await gw.follower.syncOnce();
+  // BENCH_ALLOC_PROFILE: where the gateway allocates (sampled, garbage included), written at the end.
+  const allocProfile = process.env.BENCH_ALLOC_PROFILE;
+  const inspector = allocProfile ? new (await import("node:inspector/promises")).Session() : null;
+  if (inspector) {
+    inspector.connect();
+    await inspector.post("HeapProfiler.startSampling", { samplingInterval: 16_384, includeObjectsCollectedByMajorGC: true, includeObjectsCollectedByMinorGC: true });
+  }
   process.stdout.write(`READY ${JSON.stringify({ url: u })}\n`);
-  process.on("SIGTERM", () => void gw.close().then(() => process.exit(0)));
+  process.on("SIGTERM", async () => {
+    if (inspector) {
+      const { profile } = (await inspector.post("HeapProfiler.stopSampling")) as { profile: unknown };
+      (await import("node:fs")).writeFileSync(allocProfile!, JSON.stringify(profile));
+    }
+    await gw.close();
+    process.exit(0);
+  });
   await new Promise(() => {});
 }
 if (role === "worker-process") {

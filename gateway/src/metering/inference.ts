@@ -5,8 +5,6 @@
  */
 import { randomBytes } from "node:crypto";
 import type { FastifyReply, FastifyRequest } from "fastify";
-import { request as undiciRequest } from "undici";
-import type { Dispatcher } from "undici";
 import { z } from "zod";
 import { exactCost, modelId, receiptId, RECEIPT_STATUS } from "@tollgate/protocol";
 import type { Ctx } from "../context.ts";
@@ -17,6 +15,7 @@ import { drift, hasOpaqueParts, promptReserveFor } from "./tokenizer.ts";
 import { chargeUnits, type StoredReceipt } from "./receipts.ts";
 import { chunkText, readUsage, SseRelay, type Usage } from "./sse-relay.ts";
 import { bearerToken, type ApiKey } from "../auth/keys.ts";
+import { postUpstream, type UpstreamResponse } from "../routing/upstream.ts";
 
 const tokenLimit = z.number().int().min(1).nullish();
 const common = {
@@ -42,9 +41,9 @@ const RUNTIME_LIMIT_FIELDS = ["n_predict", "max_new_tokens"] as const;
  */
 const PROMPT_SHAPING_FIELDS = ["chat_template", "chat_template_kwargs", "documents"] as const;
 /**
- * A worker may not stream more than this many bytes per token of budget (a token's SSE event is a
- * few hundred bytes): the relay keeps what it forwards until the cross-check, so a worker streaming
- * without end would otherwise grow the gateway's memory and the count at the end.
+ * A worker may not send more than this many bytes per token of budget (a token's SSE event is a
+ * few hundred bytes), streamed or not: the gateway keeps what it forwards until the cross-check, so
+ * a worker sending without end would otherwise grow the gateway's memory and the count at the end.
  */
 const STREAM_BYTES_PER_TOKEN = 1024;
 const STREAM_BYTES_BASE = 64 * 1024;
@@ -279,7 +278,7 @@ export async function handleInference(ctx: Ctx, kind: Kind, req: FastifyRequest,
   const triedWorkers = new Set<string>();
   const triedProviders = new Set<string>();
   let chosen: Candidate | null = null;
-  let res: Dispatcher.ResponseData | null = null;
+  let res: UpstreamResponse | null = null;
   let clientError: ApiError | null = null;
   let dispatchedAt = 0;
   let lastCandidate: Candidate | null = null;
@@ -292,11 +291,9 @@ export async function handleInference(ctx: Ctx, kind: Kind, req: FastifyRequest,
     triedProviders.add(c.w.provider);
     c.w.inFlight++;
     dispatchedAt = performance.now();
-    let r: Dispatcher.ResponseData;
+    let r: UpstreamResponse;
     try {
-      r = await undiciRequest(`${c.w.endpoint}${path}`, {
-        method: "POST",
-        dispatcher: ctx.dispatcher,
+      r = await postUpstream(ctx.dispatcher, `${c.w.endpoint}${path}`, {
         headers: { authorization: `Bearer ${c.w.token}`, "content-type": "application/json", "x-request-id": requestId },
         body: payload,
         signal: ac.signal,
@@ -318,8 +315,7 @@ export async function handleInference(ctx: Ctx, kind: Kind, req: FastifyRequest,
     // Not a success: read the (small) error body, decide whether to fail over.
     let errBody: { error?: { code?: unknown; message?: unknown } } | null = null;
     try {
-      const text = await r.body.text();
-      errBody = text.length < 65_536 ? JSON.parse(text) : null;
+      errBody = JSON.parse(await r.text(65_536));
     } catch {
       errBody = null;
     }
@@ -394,6 +390,9 @@ export async function handleInference(ctx: Ctx, kind: Kind, req: FastifyRequest,
 
   const c = chosen;
   const upstreamHeadersAt = performance.now();
+  // More than this from a worker is not an answer to a budget of maxTokens (a token's SSE event or
+  // JSON is a few hundred bytes): the relay would keep it all until the cross-check.
+  const upstreamByteCap = STREAM_BYTES_BASE + maxTokens * STREAM_BYTES_PER_TOKEN;
   // The gateway's own count of generated text, which only needs to tell "within budget" from "far
   // over it": counting stops past twice the budget, so a worker's flood costs no more than that.
   const countLimit = 2 * maxTokens + 64;
@@ -411,7 +410,8 @@ export async function handleInference(ctx: Ctx, kind: Kind, req: FastifyRequest,
   if (!stream) {
     let json: Record<string, unknown>;
     try {
-      json = (await res.body.json()) as Record<string, unknown>;
+      json = JSON.parse(await res.text(upstreamByteCap)) as Record<string, unknown>;
+      if (json === null || typeof json !== "object" || Array.isArray(json)) throw new Error("not a JSON object");
     } catch {
       c.w.inFlight--;
       finished = true;
@@ -459,18 +459,16 @@ export async function handleInference(ctx: Ctx, kind: Kind, req: FastifyRequest,
   }
   let ttft = -1;
   const relay = new SseRelay();
-  const streamByteCap = STREAM_BYTES_BASE + maxTokens * STREAM_BYTES_PER_TOKEN;
   let overflowed = false;
-  // 'data' events rather than an async iterator: no promise per chunk on the hot path.
+  // One callback per chunk, straight from undici's parser: no stream, promise or event per chunk.
   await new Promise<void>((resolve) => {
-    const body = res.body;
-    body.on("data", (chunk: Buffer) => {
+    const onChunk = (chunk: Buffer) => {
       if (ttft < 0) {
         ttft = performance.now() - t0;
         stopKeepAlive();
       }
       if (overflowed) return;
-      if (relay.bytes + chunk.length > streamByteCap) {
+      if (relay.bytes + chunk.length > upstreamByteCap) {
         // Far more than the budget: cut the worker off; the stream ends as partial.
         overflowed = true;
         ac.abort();
@@ -478,13 +476,11 @@ export async function handleInference(ctx: Ctx, kind: Kind, req: FastifyRequest,
       }
       const out = relay.push(chunk);
       if (out.length > 0 && !clientGone) raw.write(out);
-    });
-    body.once("end", resolve);
-    body.once("error", () => {
-      relay.upstreamError = !clientGone || overflowed;
+    };
+    res.stream(onChunk, (err) => {
+      if (err) relay.upstreamError = !clientGone || overflowed;
       resolve();
     });
-    body.once("close", resolve);
   });
   const rest = relay.end();
   if (rest.length > 0 && !clientGone) raw.write(rest);

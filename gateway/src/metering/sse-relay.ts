@@ -75,6 +75,13 @@ const NL = 10;
 const DATA_OBJECT = Buffer.from("data: {");
 const ERROR_OBJECT = Buffer.from('data: {"error"');
 
+/** Whether `chunk` holds `bytes` at `at` (a loop: Buffer.compare with ranges allocates a view per call). */
+function bytesAt(chunk: Buffer, at: number, bytes: Buffer): boolean {
+  if (at + bytes.length > chunk.length) return false;
+  for (let i = 0; i < bytes.length; i++) if (chunk[at + i] !== bytes[i]) return false;
+  return true;
+}
+
 /**
  * True when the chunk is nothing but whole `data: {…}` events, one line each, none an error
  * object and none carrying `"usage":`: exactly the events the text path would forward unchanged.
@@ -84,8 +91,7 @@ export function plainEvents(chunk: Buffer): boolean {
   if (n < DATA_OBJECT.length + 2 || chunk[n - 1] !== NL || chunk[n - 2] !== NL) return false;
   if (chunk.indexOf('"usage":') >= 0) return false;
   for (let at = 0; at < n; ) {
-    if (chunk.compare(DATA_OBJECT, 0, DATA_OBJECT.length, at, at + DATA_OBJECT.length) !== 0) return false;
-    if (chunk.compare(ERROR_OBJECT, 0, ERROR_OBJECT.length, at, Math.min(n, at + ERROR_OBJECT.length)) === 0) return false;
+    if (!bytesAt(chunk, at, DATA_OBJECT) || bytesAt(chunk, at, ERROR_OBJECT)) return false;
     const nl = chunk.indexOf(NL, at);
     if (chunk[nl + 1] !== NL) return false; // a second line inside one event
     at = nl + 2;
