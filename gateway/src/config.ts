@@ -26,6 +26,11 @@ export const configSchema = z.object({
   publicDomain: z.string().min(1).default("localhost:8080"),
   /** PGlite data directory (default storage); ignored when databaseUrl is set. "memory://" keeps it in RAM. */
   dataDir: z.string().default("./gateway-data"),
+  /**
+   * Nice value of PGlite's thread (Linux): above the event loop's so that waking it for a statement
+   * does not preempt the thread relaying tokens. 0 keeps the process's priority.
+   */
+  dbThreadNice: int(0, 19).default(10),
   databaseUrl: z.string().startsWith("postgres").optional(),
   /** Schema to use in PostgreSQL (tests use one per run). */
   databaseSchema: z.string().regex(/^[a-z_][a-z0-9_]{0,62}$/).default("public"),
@@ -85,6 +90,7 @@ export const ENV_NAMES: Record<keyof GatewayConfig, string> = {
   port: "PORT",
   publicDomain: "TOLLGATE_PUBLIC_DOMAIN",
   dataDir: "TOLLGATE_DATA_DIR",
+  dbThreadNice: "TOLLGATE_DB_THREAD_NICE",
   databaseUrl: "DATABASE_URL",
   databaseSchema: "TOLLGATE_DB_SCHEMA",
   redisUrl: "REDIS_URL",

@@ -34,9 +34,9 @@ async function migrate(db: Queryable): Promise<void> {
  * that relays the streams. A transaction holds the connection: statements from outside it wait
  * until it ends, as they would behind PGlite's own transaction lock.
  */
-export async function openPglite(dataDir: string): Promise<Db> {
+export async function openPglite(dataDir: string, opts: { threadNice?: number } = {}): Promise<Db> {
   if (!dataDir.startsWith("memory://")) mkdirSync(dataDir, { recursive: true });
-  const thread = new Worker(new URL("./pglite-thread.ts", import.meta.url), { workerData: { dataDir } });
+  const thread = new Worker(new URL("./pglite-thread.ts", import.meta.url), { workerData: { dataDir, nice: opts.threadNice ?? 10 } });
   const pending = new Map<number, { resolve: (rows: unknown[]) => void; reject: (e: Error) => void }>();
   let nextId = 1;
   let dead: Error | null = null;

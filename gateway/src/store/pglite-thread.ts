@@ -27,20 +27,18 @@ const asError = (err: unknown): ThreadError => {
   };
 };
 
-/**
- * Linux: this thread runs at a lower priority than the event loop. Waking it for every statement
- * otherwise preempts the thread that relays tokens (seen as time inside postMessage in profiles).
- * On Linux a thread id passed to setpriority names that one thread; elsewhere this is skipped.
- */
-const DB_THREAD_NICE = Number(process.env.TOLLGATE_DB_THREAD_NICE ?? 10);
+const { dataDir, nice } = workerData as { dataDir: string; nice: number };
+
+// Linux: this thread runs at a lower priority than the event loop (see `dbThreadNice` in config.ts).
+// A thread id passed to setpriority names that one thread there; elsewhere this is skipped.
 try {
-  if (process.platform === "linux" && DB_THREAD_NICE > 0) setPriority(Number(readlinkSync("/proc/thread-self").split("/").pop()), DB_THREAD_NICE);
+  if (process.platform === "linux" && nice > 0) setPriority(Number(readlinkSync("/proc/thread-self").split("/").pop()), nice);
 } catch {
-  // not permitted or not Linux: the thread keeps the process's priority
+  // not permitted: the thread keeps the process's priority
 }
 
 try {
-  const pg = new PGlite((workerData as { dataDir: string }).dataDir);
+  const pg = new PGlite(dataDir);
   await pg.waitReady;
   // One statement at a time, in the order they were posted: BEGIN … COMMIT from the main thread
   // stays one transaction because the main thread sends nothing else meanwhile.
