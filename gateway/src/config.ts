@@ -62,6 +62,13 @@ export const configSchema = z.object({
   /** Drift between worker and gateway token counts above this fraction is recorded. */
   driftThreshold: z.coerce.number().min(0).max(1).default(0.05),
   siweTtlSec: int(10, 3600).default(300),
+  /**
+   * Requests per client IP per minute, per replica, to each of GET /v1/auth/nonce and POST
+   * /v1/auth/login. Each nonce is a database row until it expires, and a login may cost an RPC call
+   * (smart-wallet signatures): without a limit one client could fill the table or the RPC quota. A
+   * person signs in a few times a day; 0 turns the limit off.
+   */
+  authRequestsPerMinute: int(0, 1_000_000).default(60),
   sessionTtlSec: int(60, 30 * 86_400).default(86_400),
   rpcTimeoutMs: int(100, 60_000).default(5_000),
   upstreamFirstTokenTimeoutMs: int(100, 600_000).default(60_000),
@@ -115,6 +122,7 @@ export const ENV_NAMES: Record<keyof GatewayConfig, string> = {
   slaWindowSec: "TOLLGATE_SLA_WINDOW_SEC",
   driftThreshold: "TOLLGATE_DRIFT_THRESHOLD",
   siweTtlSec: "TOLLGATE_SIWE_TTL_SEC",
+  authRequestsPerMinute: "TOLLGATE_AUTH_REQUESTS_PER_MIN",
   sessionTtlSec: "TOLLGATE_SESSION_TTL_SEC",
   rpcTimeoutMs: "TOLLGATE_RPC_TIMEOUT_MS",
   upstreamFirstTokenTimeoutMs: "TOLLGATE_FIRST_TOKEN_TIMEOUT_MS",

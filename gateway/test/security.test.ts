@@ -105,6 +105,30 @@ describe("Sign-In with Ethereum", () => {
     const client = new OpenAI({ baseURL: `${url}/v1`, apiKey: session, maxRetries: 0 });
     await assert.rejects(client.chat.completions.create({ model: MODEL, messages: [{ role: "user", content: "hi" }] }), OpenAI.AuthenticationError);
   });
+
+  it("limits sign-in requests per client address: nonces cannot be used to fill the database", async () => {
+    const limited = await startGateway(env, { authRequestsPerMinute: 3 });
+    try {
+      const nonces = async () => Number((await limited.gw.ctx.db.query(`SELECT COUNT(*) AS n FROM siwe_nonces`))[0]!.n);
+      const login = () => fetch(`${limited.url}/v1/auth/login`, { method: "POST", headers: { "content-type": "application/json" }, body: "{}" });
+      for (let i = 0; i < 3; i++) {
+        assert.equal((await fetch(`${limited.url}/v1/auth/nonce`)).status, 200);
+        assert.equal((await login()).status, 400);
+      }
+      for (const r of [await fetch(`${limited.url}/v1/auth/nonce`), await login()]) {
+        assert.equal(r.status, 429);
+        assert.ok(Number(r.headers.get("retry-after")) >= 1, "retry-after in seconds");
+        const body = (await r.json()) as { error: { type: string; code: string; message: string } };
+        assert.equal(body.error.type, "rate_limit_error");
+        assert.equal(body.error.code, "sign_in_rate_limited");
+      }
+      assert.equal(await nonces(), 3, "refused requests wrote nothing");
+      // Routes that need a session or a key are not counted against sign-in.
+      assert.equal((await fetch(`${limited.url}/v1/models`)).status, 401);
+    } finally {
+      await limited.gw.close();
+    }
+  });
 });
 
 describe("worker endpoints are untrusted", () => {

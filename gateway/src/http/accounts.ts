@@ -1,10 +1,11 @@
 /** SIWE login and API-key management. A SIWE session manages keys and reads the account; it moves no money. */
 import type { FastifyInstance, FastifyReply, FastifyRequest } from "fastify";
+import rateLimit from "@fastify/rate-limit";
 import { z } from "zod";
 import type { Ctx } from "../context.ts";
 import { settlementAbi } from "@tollgate/protocol";
 import type { LedgerState } from "../admission/ledger.ts";
-import { ApiError, badRequest, notFound, unauthorized } from "../shared/errors.ts";
+import { ApiError, badRequest, notFound, rateLimited, unauthorized } from "../shared/errors.ts";
 import { bearerToken } from "../auth/keys.ts";
 
 // PostgreSQL text cannot hold U+0000: refused here as a 400 rather than failing the INSERT.
@@ -38,8 +39,15 @@ export function accountRoutes(ctx: Ctx) {
     return token ? ctx.siwe.session(token) : null;
   }
   return async (app: FastifyInstance) => {
-    app.get("/v1/auth/nonce", async () => ({ nonce: await ctx.siwe.nonce(), domain: ctx.config.publicDomain, chainId: ctx.config.chainId }));
-    app.post("/v1/auth/login", async (req, reply) => {
+    // Sign-in is the only way to write rows without a key or a session: limited per client IP.
+    const perMinute = ctx.config.authRequestsPerMinute;
+    await app.register(rateLimit, {
+      global: false,
+      errorResponseBuilder: (_req, c) => rateLimited(`too many sign-in requests from your address; at most ${c.max} a minute, try again in ${c.after}`, c.ttl / 1000, "sign_in_rate_limited"),
+    });
+    const signIn = perMinute > 0 ? { config: { rateLimit: { max: perMinute, timeWindow: 60_000 } } } : {};
+    app.get("/v1/auth/nonce", signIn, async () => ({ nonce: await ctx.siwe.nonce(), domain: ctx.config.publicDomain, chainId: ctx.config.chainId }));
+    app.post("/v1/auth/login", signIn, async (req, reply) => {
       const body = loginBody.safeParse(req.body);
       if (!body.success) return send(reply, badRequest("body must be {message, signature}"));
       try {
