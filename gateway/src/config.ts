@@ -69,6 +69,23 @@ export const configSchema = z.object({
    * person signs in a few times a day; 0 turns the limit off.
    */
   authRequestsPerMinute: int(0, 1_000_000).default(60),
+  /**
+   * Behind a load balancer or reverse proxy: which hops to trust for the client's address
+   * (X-Forwarded-For), as fastify's `trustProxy` takes it: "true" (every hop) or a comma-separated
+   * list of the proxies' addresses or CIDR ranges. Unset, the client is the TCP peer, and behind a
+   * proxy every customer would share the proxy's sign-in allowance.
+   */
+  trustProxy: z
+    .union([
+      z.boolean(),
+      z.array(z.string().min(1)).min(1),
+      z
+        .string()
+        .trim()
+        .min(1)
+        .transform((v): boolean | string[] => (v === "true" ? true : v === "false" ? false : v.split(",").map((a) => a.trim()))),
+    ])
+    .optional(),
   sessionTtlSec: int(60, 30 * 86_400).default(86_400),
   rpcTimeoutMs: int(100, 60_000).default(5_000),
   upstreamFirstTokenTimeoutMs: int(100, 600_000).default(60_000),
@@ -123,6 +140,7 @@ export const ENV_NAMES: Record<keyof GatewayConfig, string> = {
   driftThreshold: "TOLLGATE_DRIFT_THRESHOLD",
   siweTtlSec: "TOLLGATE_SIWE_TTL_SEC",
   authRequestsPerMinute: "TOLLGATE_AUTH_REQUESTS_PER_MIN",
+  trustProxy: "TOLLGATE_TRUST_PROXY",
   sessionTtlSec: "TOLLGATE_SESSION_TTL_SEC",
   rpcTimeoutMs: "TOLLGATE_RPC_TIMEOUT_MS",
   upstreamFirstTokenTimeoutMs: "TOLLGATE_FIRST_TOKEN_TIMEOUT_MS",

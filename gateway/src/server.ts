@@ -145,6 +145,7 @@ export async function buildGateway(options: GatewayOptions): Promise<Gateway> {
     loggerInstance: log as never,
     logController: new LogController({ disableRequestLogging: true }),
     bodyLimit: 8 * 1024 * 1024,
+    trustProxy: config.trustProxy ?? false,
     requestTimeout: 0,
     keepAliveTimeout: 30_000,
     return503OnClosing: true,

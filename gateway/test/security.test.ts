@@ -129,6 +129,18 @@ describe("Sign-In with Ethereum", () => {
       await limited.gw.close();
     }
   });
+
+  it("behind a trusted proxy, each client address has its own sign-in allowance", async () => {
+    const proxied = await startGateway(env, { authRequestsPerMinute: 1, trustProxy: "127.0.0.1" });
+    try {
+      const nonceFor = (client: string) => fetch(`${proxied.url}/v1/auth/nonce`, { headers: { "x-forwarded-for": client } });
+      assert.equal((await nonceFor("203.0.113.7")).status, 200);
+      assert.equal((await nonceFor("203.0.113.7")).status, 429);
+      assert.equal((await nonceFor("198.51.100.9")).status, 200, "another customer behind the same proxy");
+    } finally {
+      await proxied.gw.close();
+    }
+  });
 });
 
 describe("worker endpoints are untrusted", () => {
