@@ -23,6 +23,8 @@ export type Ctx = {
   keys: KeyStore;
   siwe: Siwe;
   ledger: Ledger;
+  /** Shared by replicas when REDIS_URL is set: ledger, rate limits and the sign-in limit live there. */
+  redis: import("ioredis").Redis | null;
   limiter: RateLimiter;
   tiers: Tiers;
   tierOf(account: string): Promise<Tier>;

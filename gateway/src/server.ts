@@ -124,6 +124,7 @@ export async function buildGateway(options: GatewayOptions): Promise<Gateway> {
       rpcTimeoutMs: config.rpcTimeoutMs,
     }),
     ledger,
+    redis,
     limiter,
     tiers,
     tierOf,

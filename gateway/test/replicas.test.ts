@@ -36,7 +36,8 @@ describe("two replicas on PostgreSQL and Redis", { skip: missing ?? false }, () 
   before(async () => {
     env = await startEnv({ providers: 2, deposit: 50_000_000n });
     await fundCustomer(env.contracts, env.deployer, rich(), env.chain.publicClient, RESERVE * 10n);
-    const shared = { databaseUrl: PG, databaseSchema: schema, redisUrl: REDIS, redisPrefix: prefix, epochMs: 3_600_000 };
+    // Sign-in: 4 a minute per client address, the client named by X-Forwarded-For from 127.0.0.1.
+    const shared = { databaseUrl: PG, databaseSchema: schema, redisUrl: REDIS, redisPrefix: prefix, epochMs: 3_600_000, authRequestsPerMinute: 4, trustProxy: "127.0.0.1" };
     const tiers = {
       hobby: { name: "hobby" as const, index: 0, maxPromptTokens: 2_000, maxOutputTokens: 500, requestsPerMinute: 10, tokensPerMinute: 10_000_000, concurrentRequests: 3 },
       pro: { name: "pro" as const, index: 1, maxPromptTokens: 2_000, maxOutputTokens: 500, requestsPerMinute: 10_000, tokensPerMinute: 100_000_000, concurrentRequests: 200 },
@@ -83,6 +84,13 @@ describe("two replicas on PostgreSQL and Redis", { skip: missing ?? false }, () 
     assert.equal(ok, 3, "three concurrent requests in total, whichever replica they reach");
     assert.equal(limited.length, 5);
     assert.ok(Number((limited[0] as PromiseRejectedResult).reason.headers.get("retry-after")) >= 1, "429 carries retry-after");
+  });
+
+  it("holds the sign-in limit across both replicas", async () => {
+    const client = { "x-forwarded-for": "192.0.2.44" };
+    const statuses: number[] = [];
+    for (let i = 0; i < 8; i++) statuses.push((await fetch(`${(i % 2 ? a : b).url}/v1/auth/nonce`, { headers: client })).status);
+    assert.deepEqual(statuses, [200, 200, 200, 200, 429, 429, 429, 429], "4 a minute in total, whichever replica answers");
   });
 
   it("holds requests per minute across both replicas", async () => {

@@ -39,10 +39,14 @@ export function accountRoutes(ctx: Ctx) {
     return token ? ctx.siwe.session(token) : null;
   }
   return async (app: FastifyInstance) => {
-    // Sign-in is the only way to write rows without a key or a session: limited per client IP.
+    // Sign-in is the only way to write rows without a key or a session: limited per client IP, in
+    // Redis when replicas share one.
     const perMinute = ctx.config.authRequestsPerMinute;
     await app.register(rateLimit, {
       global: false,
+      // With Redis every replica counts in one place. Should Redis fail, sign-in stays open: the
+      // limit guards against floods, and a gateway without Redis serves no requests anyway.
+      ...(ctx.redis && { redis: ctx.redis, nameSpace: `${ctx.config.redisPrefix}:sign-in:`, skipOnError: true }),
       errorResponseBuilder: (_req, c) => rateLimited(`too many sign-in requests from your address; at most ${c.max} a minute, try again in ${c.after}`, c.ttl / 1000, "sign_in_rate_limited"),
     });
     const signIn = perMinute > 0 ? { config: { rateLimit: { max: perMinute, timeWindow: 60_000 } } } : {};
