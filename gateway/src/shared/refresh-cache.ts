@@ -10,9 +10,11 @@
  */
 export class RefreshCache<V> {
   private readonly entries = new Map<string, { value: V; loadedFrom: number }>();
+  /**
+   * Loads in flight. `delete` drops a key's load here too, so a load stores its value only while it
+   * is still the key's current one.
+   */
   private readonly loading = new Map<string, Promise<V>>();
-  /** Bumped by `delete`: a load stores its value only if the generation it started in is current. */
-  private readonly generation = new Map<string, number>();
   private readonly ttlMs: number;
   private readonly load: (key: string) => Promise<V>;
   private readonly maxEntries: number;
@@ -38,18 +40,16 @@ export class RefreshCache<V> {
   delete(key: string): void {
     this.entries.delete(key);
     this.loading.delete(key);
-    this.generation.set(key, (this.generation.get(key) ?? 0) + 1);
   }
 
   private fetch(key: string): Promise<V> {
     const inFlight = this.loading.get(key);
     if (inFlight) return inFlight;
-    const gen = this.generation.get(key) ?? 0;
     const loadedFrom = this.now();
     const p = this.load(key).then(
       (value) => {
-        if (this.loading.get(key) === p) this.loading.delete(key);
-        if ((this.generation.get(key) ?? 0) === gen) {
+        if (this.loading.get(key) === p) {
+          this.loading.delete(key);
           if (this.entries.size >= this.maxEntries && !this.entries.has(key)) this.entries.clear();
           this.entries.set(key, { value, loadedFrom });
         }
