@@ -79,4 +79,26 @@ describe("SseRelay", () => {
     assert.equal(relay.upstreamError, true);
     assert.equal(relay.done, true);
   });
+
+  it("reads the text of every kind of event alike, one event per chunk or all in one", () => {
+    const events = [
+      tokenEvent('line\nwith "quotes" and \\ a backslash'),
+      tokenEvent("plain"),
+      `data: ${JSON.stringify({ choices: [{ index: 0, delta: { reasoning_content: "think", content: "ing" } }] })}\n\n`, // content first, as chunkText reads
+      `data: ${JSON.stringify({ choices: [{ index: 0, text: "legacy" }] })}\n\n`,
+      `data: ${JSON.stringify({ choices: [{ index: 0, delta: { content: "a" } }, { index: 1, delta: { content: "b" } }] })}\n\n`,
+      `data: ${JSON.stringify({ choices: [{ index: 0, delta: { role: "assistant" } }] })}\n\n`,
+      'data: {"choices":[{"index":0,"delta":{"content": "spaced"}}]}\n\n',
+      'data: {"choices":[{"index":0,"delta":{"content":"raw\ttab"}}]}\n\n', // a control character JSON forbids: still counted
+      tokenEvent("é🦙 中文"),
+    ];
+    const expected = 'line\nwith "quotes" and \\ a backslash' + "plain" + "ingthink" + "legacy" + "ab" + "" + "spaced" + "raw\ttab" + "é🦙 中文";
+    const apart = relayed(events);
+    const together = relayed([events.join("")]);
+    assert.equal(apart.raw, events.length, "each chunk was whole one-line events");
+    assert.equal(together.raw, 1);
+    assert.equal(apart.relay.text(), expected);
+    assert.equal(together.relay.text(), expected);
+    assert.equal(together.sent, events.join(""), "forwarded unchanged");
+  });
 });

@@ -72,6 +72,11 @@ export function chunkText(obj: unknown): string {
 }
 
 const NL = 10;
+const QUOTE = 34;
+const BACKSLASH = 92;
+const CONTENT_FIELD = Buffer.from('"content":"');
+const REASONING_FIELD = Buffer.from('"reasoning_content":"');
+const TEXT_FIELD = Buffer.from('"text":"');
 const DATA_OBJECT = Buffer.from("data: {");
 const ERROR_OBJECT = Buffer.from('data: {"error"');
 
@@ -112,13 +117,14 @@ export class SseRelay {
   bytes = 0;
 
   /**
-   * Every forwarded event as `data: …\n\n` bytes, copied into one growing buffer. Keeping the
-   * chunks themselves would hold dozens of small Buffers per stream for its whole life: they
-   * outlive young-generation collections and get promoted, which the heap then pays for in major
-   * collections of tens of milliseconds.
+   * The generated text of every forwarded event, as the bytes of a JSON string body (escaped, no
+   * quotes), copied into one small growing buffer: about a hundredth of the events' bytes. Keeping
+   * the events themselves (a dozen KB a stream) or the chunks (dozens of small Buffers) for the
+   * stream's whole life got them promoted out of the young generation, which the heap then paid
+   * for in major collections of tens of milliseconds.
    */
-  private passed = Buffer.allocUnsafe(4096);
-  private passedLength = 0;
+  private textBytes = Buffer.allocUnsafe(512);
+  private textLength = 0;
   private readonly decoder = new StringDecoder("utf8"); // a character split across two chunks stays whole
   private buffer = "";
   /** The last chunk ended an event exactly, so the text path holds nothing back. */
@@ -129,7 +135,7 @@ export class SseRelay {
     this.bytes += chunk.length;
     const boundary = chunk.length >= 2 && chunk[chunk.length - 1] === NL && chunk[chunk.length - 2] === NL;
     if (this.atBoundary && plainEvents(chunk)) {
-      this.keep(chunk);
+      this.keepChunkText(chunk);
       return chunk;
     }
     this.atBoundary = boundary;
@@ -153,33 +159,66 @@ export class SseRelay {
     return rest.length > 0 ? this.onEvent(rest) : "";
   }
 
-  /** The generated text of every forwarded event, decoded now rather than per token. */
+  /** The generated text of every forwarded event. */
   text(): string {
-    const s = this.passed.toString("utf8", 0, this.passedLength);
-    let t = "";
-    for (let at = 0; at < s.length; ) {
-      const end = s.indexOf("\n\n", at);
-      if (end < 0) break; // unreachable: every kept event ends with its blank line
-      t += contentOf(s.slice(at + 6, end)); // after "data: "
-      at = end + 2;
+    if (this.textLength === 0) return "";
+    try {
+      return JSON.parse(`"${this.textBytes.toString("utf8", 0, this.textLength)}"`) as string;
+    } catch {
+      return ""; // unreachable: only unescaped plain bytes and JSON.stringify output are kept
     }
-    return t;
   }
 
-  /** Appends forwarded event bytes (whole `data: …\n\n` events) to `passed`. */
-  private keep(bytes: Buffer): void {
-    const need = this.passedLength + bytes.length;
-    if (need > this.passed.length) {
-      const grown = Buffer.allocUnsafe(Math.max(need, this.passed.length * 2));
-      this.passed.copy(grown, 0, 0, this.passedLength);
-      this.passed = grown;
+  /**
+   * Keeps the text of a chunk of whole one-line `data: {…}` events (see plainEvents). An event with
+   * one bare `"content":"…"` whose value needs no unescaping (the common token event) gives its
+   * bytes as they are; any other event (escapes, reasoning or legacy text fields, no content) is
+   * decoded and read by contentOf. One pass over the chunk, however many events it holds.
+   */
+  private keepChunkText(chunk: Buffer): void {
+    const simple = chunk.indexOf(REASONING_FIELD) < 0 && chunk.indexOf(TEXT_FIELD) < 0;
+    let next = simple ? chunk.indexOf(CONTENT_FIELD) : -1;
+    for (let at = 0; at < chunk.length; ) {
+      const nl = chunk.indexOf(NL, at); // plainEvents: every event is one line followed by a blank one
+      const i = next;
+      if (i >= 0 && i < nl) {
+        next = chunk.indexOf(CONTENT_FIELD, i + CONTENT_FIELD.length);
+        const from = i + CONTENT_FIELD.length;
+        let j = from;
+        while (j < nl && chunk[j] !== QUOTE && chunk[j] !== BACKSLASH && chunk[j]! >= 0x20) j++;
+        if ((next < 0 || next > nl) && chunk[j] === QUOTE) {
+          this.keepBytes(chunk, from, j);
+          at = nl + 2;
+          continue;
+        }
+        while (next >= 0 && next < nl) next = chunk.indexOf(CONTENT_FIELD, next + CONTENT_FIELD.length);
+      }
+      this.keepText(contentOf(chunk.toString("utf8", at + 6, nl))); // after "data: "
+      at = nl + 2;
     }
-    bytes.copy(this.passed, this.passedLength);
-    this.passedLength = need;
   }
 
-  private keepData(data: string): void {
-    this.keep(Buffer.from(`data: ${data}\n\n`));
+  private keepText(text: string): void {
+    if (text.length === 0) return;
+    const escaped = JSON.stringify(text);
+    const n = Buffer.byteLength(escaped) - 2;
+    this.ensure(n);
+    this.textBytes.write(escaped.slice(1, -1), this.textLength);
+    this.textLength += n;
+  }
+
+  private keepBytes(chunk: Buffer, from: number, to: number): void {
+    this.ensure(to - from);
+    chunk.copy(this.textBytes, this.textLength, from, to);
+    this.textLength += to - from;
+  }
+
+  private ensure(more: number): void {
+    const need = this.textLength + more;
+    if (need <= this.textBytes.length) return;
+    const grown = Buffer.allocUnsafe(Math.max(need, this.textBytes.length * 2));
+    this.textBytes.copy(grown, 0, 0, this.textLength);
+    this.textBytes = grown;
   }
 
   private onEvent(event: string): string {
@@ -187,7 +226,7 @@ export class SseRelay {
     if (event.startsWith("data: ") && event.indexOf("\n") < 0) {
       const data = event.slice(6);
       if (data.charCodeAt(0) === 123 /* { */ && !data.startsWith('{"error"') && !data.includes('"usage":')) {
-        this.keepData(data);
+        this.keepText(contentOf(data));
         return event + "\n\n";
       }
       return this.onData(data);
@@ -221,7 +260,7 @@ export class SseRelay {
         return "";
       }
     }
-    this.keepData(data);
+    this.keepText(contentOf(data));
     return `data: ${data}\n\n`;
   }
 }
