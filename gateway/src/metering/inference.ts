@@ -16,6 +16,7 @@ import { chargeUnits, type StoredReceipt } from "./receipts.ts";
 import { chunkText, readUsage, SseRelay, type Usage } from "./sse-relay.ts";
 import { bearerToken, type ApiKey } from "../auth/keys.ts";
 import { postUpstream, type UpstreamResponse } from "../routing/upstream.ts";
+import { writeChunk } from "../http/chunked-write.ts";
 
 const tokenLimit = z.number().int().min(1).nullish();
 const common = {
@@ -85,12 +86,30 @@ const MAX_JSON_DEPTH = 64;
 
 /** Whether a parsed JSON value nests objects/arrays deeper than `max` (iterative: no recursion). */
 export function nestedDeeperThan(value: unknown, max: number): boolean {
-  const stack: [unknown, number][] = [[value, 0]];
-  while (stack.length > 0) {
-    const [v, depth] = stack.pop()!;
+  // Two parallel stacks rather than a [value, depth] pair per node: this runs on every request body.
+  const values: unknown[] = [value];
+  const depths: number[] = [0];
+  while (values.length > 0) {
+    const v = values.pop();
+    const depth = depths.pop()!;
     if (v === null || typeof v !== "object") continue;
     if (depth >= max) return true;
-    for (const child of Array.isArray(v) ? v : Object.values(v)) if (child !== null && typeof child === "object") stack.push([child, depth + 1]);
+    if (Array.isArray(v)) {
+      for (const child of v) {
+        if (child !== null && typeof child === "object") {
+          values.push(child);
+          depths.push(depth + 1);
+        }
+      }
+    } else {
+      for (const k in v) {
+        const child = (v as Record<string, unknown>)[k];
+        if (child !== null && typeof child === "object") {
+          values.push(child);
+          depths.push(depth + 1);
+        }
+      }
+    }
   }
   return false;
 }
@@ -475,7 +494,10 @@ export async function handleInference(ctx: Ctx, kind: Kind, req: FastifyRequest,
         return;
       }
       const out = relay.push(chunk);
-      if (out.length > 0 && !clientGone) raw.write(out);
+      if (out.length > 0 && !clientGone) {
+        if (typeof out === "string") raw.write(out);
+        else writeChunk(raw, out);
+      }
     };
     res.stream(onChunk, (err) => {
       if (err) relay.upstreamError = !clientGone || overflowed;
