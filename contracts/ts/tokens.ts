@@ -5,7 +5,7 @@
  * the model's own tokenizer would say. Import as `@tollgate/protocol/tokens` (not from the index,
  * so the dApp never bundles the tokenizer).
  */
-import { encode, isWithinTokenLimit } from "gpt-tokenizer";
+import { countTokens, encode, isWithinTokenLimit } from "gpt-tokenizer";
 
 // Special-token strings inside user text are counted as plain text instead of throwing.
 const ENCODE_OPTIONS = { disallowedSpecial: new Set<string>() };
@@ -24,13 +24,14 @@ const RUN_SLICE = /[\p{L}\p{M}]{128}|[^\s\p{L}\p{N}]{128}|\s{128}/gu;
 
 /** Tokens of text without long runs; above `limit`, Infinity as soon as the count passes it. */
 function countPlain(text: string, limit: number): number {
-  if (limit === Infinity) return encodeText(text).length;
+  // countTokens counts as encode does without building the array of token ids.
+  if (limit === Infinity) return countTokens(text, ENCODE_OPTIONS);
   const cap = Math.max(0, limit);
-  // A token spans at least one character, so on text of at most 4 × cap characters a plain encode
+  // A token spans at least one character, so on text of at most 4 × cap characters a plain count
   // does at most four times the work of the bounded count, and runs about twice as fast per
   // character (no generator step per token): the common case, a response within its budget.
   if (text.length <= 4 * cap) {
-    const n = encodeText(text).length;
+    const n = countTokens(text, ENCODE_OPTIONS);
     return n > cap ? Infinity : n;
   }
   const n = isWithinTokenLimit(text, cap, ENCODE_OPTIONS);
