@@ -145,6 +145,9 @@ export async function buildGateway(options: GatewayOptions): Promise<Gateway> {
   const app = Fastify({
     loggerInstance: log as never,
     logController: new LogController({ disableRequestLogging: true }),
+    // Requests are not logged, and the gateway's own log lines carry their request id: no per-request
+    // child logger (pino builds one with its redaction for every request, on the relay's thread).
+    childLoggerFactory: (logger) => logger,
     bodyLimit: 8 * 1024 * 1024,
     trustProxy: config.trustProxy ?? false,
     requestTimeout: 0,
