@@ -11,7 +11,9 @@
  *   BENCH_DATABASE_URL=postgres://… npm run bench:gateway   # the gateway on PostgreSQL instead of PGlite
  *   BENCH_PROFILE=/tmp/prof npm run bench:gateway           # V8 CPU profiles of the gateway and the proxy
  *   BENCH_GATEWAY_NODE_FLAGS="--trace-gc" npm run bench:gateway   # extra node flags for the gateway process
+ *   BENCH_GATEWAY_LOG=/tmp/gw.log BENCH_GATEWAY_NODE_FLAGS="--trace-gc-nvp" npm run bench:gateway  # the gateway's stdout in a file
  *   BENCH_ALLOC_PROFILE=/tmp/gw.heapprofile npm run bench:gateway  # sampled allocations of the gateway, garbage included
+ *   BENCH_ALLOC_SURVIVORS=1 BENCH_ALLOC_PROFILE=…  # only what outlived a young-generation collection
  *
  * Runs a real local chain (anvil), the real contracts, a funded customer and the gateway on PGlite.
  *
@@ -35,7 +37,7 @@
 import { request, Agent } from "undici";
 import { spawn, type ChildProcess } from "node:child_process";
 import { fileURLToPath } from "node:url";
-import { readFileSync } from "node:fs";
+import { createWriteStream, readFileSync } from "node:fs";
 import { setPriority } from "node:os";
 import { MODEL, freshDataDir, gatewayOptions, loginAndCreateKey, removeDir, startEnv, workerOptions } from "../test/helpers/stack.ts";
 import { percentile } from "../src/settlement/sli.ts";
@@ -65,7 +67,9 @@ if (role === "gateway-process") {
   const inspector = allocProfile ? new (await import("node:inspector/promises")).Session() : null;
   if (inspector) {
     inspector.connect();
-    await inspector.post("HeapProfiler.startSampling", { samplingInterval: 16_384, includeObjectsCollectedByMajorGC: true, includeObjectsCollectedByMinorGC: true });
+    // With BENCH_ALLOC_SURVIVORS=1 what a young-generation collection freed is left out: what remains
+    // is what lived long enough to be copied or promoted, the cost of every scavenge and full collection.
+    await inspector.post("HeapProfiler.startSampling", { samplingInterval: 16_384, includeObjectsCollectedByMajorGC: true, includeObjectsCollectedByMinorGC: process.env.BENCH_ALLOC_SURVIVORS !== "1" });
   }
   process.stdout.write(`READY ${JSON.stringify({ url: u })}\n`);
   process.on("SIGTERM", async () => {
@@ -122,10 +126,18 @@ function spawnRole(name: string, envVar: string, value: unknown): Promise<{ chil
   const child = spawn(process.execPath, [...flags, fileURLToPath(import.meta.url), name], { env: { ...process.env, [envVar]: typeof value === "string" ? value : JSON.stringify(value) }, stdio: ["ignore", "pipe", "inherit"] });
   return new Promise((resolve, reject) => {
     let out = "";
+    let ready = false;
+    // BENCH_GATEWAY_LOG: the gateway's standard output (its own log, V8's --trace-gc lines) kept in a file.
+    const log = name === "gateway-process" && process.env.BENCH_GATEWAY_LOG ? createWriteStream(process.env.BENCH_GATEWAY_LOG) : null;
     child.stdout!.on("data", (c: Buffer) => {
+      log?.write(c);
+      if (ready) return;
       out += c.toString();
       const m = /READY (.*)\n/.exec(out);
-      if (m) resolve({ child, info: JSON.parse(m[1]!) });
+      if (m) {
+        ready = true;
+        resolve({ child, info: JSON.parse(m[1]!) });
+      }
     });
     child.once("exit", (code) => reject(new Error(`${name} exited with ${code}`)));
   });
