@@ -91,8 +91,9 @@ describe("SseRelay", () => {
       'data: {"choices":[{"index":0,"delta":{"content": "spaced"}}]}\n\n',
       'data: {"choices":[{"index":0,"delta":{"content":"raw\ttab"}}]}\n\n', // a control character JSON forbids: still counted
       tokenEvent("é🦙 中文"),
+      tokenEvent('keys inside a value: "usage": 1, "content":"x", "text":"y"'), // escaped there: still one plain event
     ];
-    const expected = 'line\nwith "quotes" and \\ a backslash' + "plain" + "ingthink" + "legacy" + "ab" + "" + "spaced" + "raw\ttab" + "é🦙 中文";
+    const expected = 'line\nwith "quotes" and \\ a backslash' + "plain" + "ingthink" + "legacy" + "ab" + "" + "spaced" + "raw\ttab" + "é🦙 中文" + 'keys inside a value: "usage": 1, "content":"x", "text":"y"';
     const apart = relayed(events);
     const together = relayed([events.join("")]);
     assert.equal(apart.raw, events.length, "each chunk was whole one-line events");
