@@ -229,21 +229,22 @@ export async function buildGateway(options: GatewayOptions): Promise<Gateway> {
     timers.push(setInterval(() => void ctx.sli.flush(db).catch((err: Error) => log.warn({ err: err.message }, "SLI flush failed")), SLI_FLUSH_MS));
     // Safety net behind the events (a missed log, an RPC that dropped a range): a full re-read.
     timers.push(setInterval(() => void refreshProviders(), PROVIDER_REFRESH_MS));
-    timers.push(
-      setInterval(() => {
-        void registry.sync().then(fillMissingReads).catch(() => {});
-        if (!leader)
-          void db.tryLeaderLock(LEADER_LOCK).then((ok) => {
-            if (ok && !leader) {
-              leader = true;
-              log.info("this replica is now the batch poster");
-              follower.start();
-              poster.start();
-              sla.start();
-            }
-          });
-      }, 1_000),
-    );
+    // Other replicas' workers and a vacated leader lock: only a shared PostgreSQL has other replicas
+    // (a PGlite data directory belongs to one process, and this one already knows its own workers).
+    const watchReplicas = () => {
+      void registry.sync().then(fillMissingReads).catch(() => {});
+      if (!leader)
+        void db.tryLeaderLock(LEADER_LOCK).then((ok) => {
+          if (ok && !leader) {
+            leader = true;
+            log.info("this replica is now the batch poster");
+            follower.start();
+            poster.start();
+            sla.start();
+          }
+        });
+    };
+    if (db.kind === "postgres") timers.push(setInterval(watchReplicas, 1_000));
     for (const t of timers) t.unref();
   }
   if (!leader) log.info("another replica posts batches; this one serves requests");

@@ -79,11 +79,16 @@ export class BatchPoster {
 
   private async doTick(force: boolean): Promise<void> {
     if (!this.ctx.isLeader()) return;
-    await this.reconcile();
+    const hadOpen = await this.reconcile();
     if (this.stopped) return;
-    const open = await this.ctx.db.query(`SELECT 1 FROM batches WHERE state IN ('signed', 'sent') LIMIT 1`);
-    if (open.length > 0) return;
-    const waiting = await this.ctx.db.query(`SELECT COUNT(*) AS n FROM receipts WHERE batch_id IS NULL AND status <> 3`);
+    if (hadOpen) {
+      const open = await this.ctx.db.query(`SELECT 1 FROM batches WHERE state IN ('signed', 'sent') LIMIT 1`);
+      if (open.length > 0) return;
+    }
+    // Counted up to a full batch only (on the partial index of unbatched receipts): this runs every
+    // tick, and a backlog makes a full COUNT(*) grow with it.
+    const { batchMaxReceipts } = this.ctx.config;
+    const waiting = await this.ctx.db.query(`SELECT COUNT(*) AS n FROM (SELECT 1 FROM receipts WHERE batch_id IS NULL AND status <> 3 LIMIT $1) AS w`, [batchMaxReceipts]);
     const n = Number(waiting[0]?.n ?? 0);
     if (n === 0) return;
     if (!force && n < this.ctx.config.batchMaxReceipts && Date.now() - this.lastBatchAt < this.ctx.config.epochMs) return;
@@ -103,11 +108,11 @@ export class BatchPoster {
     return publicClient.readContract({ address: config.settlement, abi: settlementAbi, functionName: "nextBatchId", args: [config.gatewayId] });
   }
 
-  /** Compare every open batch with the chain; send the one it expects next. */
-  async reconcile(): Promise<void> {
+  /** Compare every open batch with the chain; send the one it expects next. Whether there was any. */
+  async reconcile(): Promise<boolean> {
     const { db, config, publicClient, log } = this.ctx;
     const rows = (await db.query(`SELECT * FROM batches WHERE state IN ('signed', 'sent') ORDER BY id`)).map(toBatchRow);
-    if (rows.length === 0) return;
+    if (rows.length === 0) return false;
     const next = await this.nextBatchIdOnChain();
     for (const b of rows) {
       if (b.id < next) {
@@ -121,12 +126,13 @@ export class BatchPoster {
         }
       } else if (b.id === next) {
         await this.send(b);
-        return; // later ones (there should be none) wait for the next reconcile
+        return true; // later ones (there should be none) wait for the next reconcile
       } else {
         log.error({ batchId: b.id.toString(), chainNext: next.toString() }, "batch id ahead of the chain; re-batching its receipts");
         await this.abandon(b.id);
       }
     }
+    return true;
   }
 
   private async abandon(id: bigint): Promise<void> {
