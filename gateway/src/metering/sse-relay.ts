@@ -90,9 +90,10 @@ function bytesAt(chunk: Buffer, at: number, bytes: Buffer): boolean {
 
 /**
  * One pass over a chunk, in JavaScript: on ~300-byte token chunks a loop is cheaper than the half
- * dozen native `indexOf` calls it replaces. Returns whether the chunk is nothing but whole
+ * dozen native `indexOf` calls it replaces. Whether the chunk is nothing but whole
  * `data: {…}` events, one line each, none an error object and none carrying `"usage":` (exactly
- * the events the text path would forward unchanged). If so, `spans` gets two numbers per event:
+ * the events the text path would forward unchanged): -1 if not, else the count of numbers written
+ * to `spans`, two per event:
  * `[from, to)` of its content's bytes when they can be kept as they are (one bare
  * `"content":"…"`, no escapes or control characters, no reasoning or legacy text field), else
  * `-1 - lineStart, lineEnd` for an event to decode and read with contentOf.
@@ -100,12 +101,14 @@ function bytesAt(chunk: Buffer, at: number, bytes: Buffer): boolean {
  * Keys are matched at every `"` byte: inside a JSON string a quote is escaped, so `"content":"`
  * or `"usage":` there would read `\"content\":\"`, which does not match.
  */
-export function scanPlainEvents(chunk: Buffer, spans: number[]): boolean {
-  spans.length = 0;
+export function scanPlainEvents(chunk: Buffer, spans: number[]): number {
+  // Written over from the start, never truncated: setting length to 0 would drop the array's
+  // storage and every chunk would allocate it again.
+  let count = 0;
   const n = chunk.length;
-  if (n < DATA_OBJECT.length + 2 || chunk[n - 1] !== NL || chunk[n - 2] !== NL) return false;
+  if (n < DATA_OBJECT.length + 2 || chunk[n - 1] !== NL || chunk[n - 2] !== NL) return -1;
   for (let at = 0; at < n; ) {
-    if (!bytesAt(chunk, at, DATA_OBJECT) || bytesAt(chunk, at, ERROR_OBJECT)) return false;
+    if (!bytesAt(chunk, at, DATA_OBJECT) || bytesAt(chunk, at, ERROR_OBJECT)) return -1;
     let contents = 0;
     let from = -1;
     let to = -1;
@@ -122,21 +125,22 @@ export function scanPlainEvents(chunk: Buffer, spans: number[]): boolean {
           to = k;
           j = k; // past the value: its closing quote is not a key
         } else from = -1; // escapes or a control character: read by contentOf
-      } else if (bytesAt(chunk, j, USAGE_KEY)) return false;
+      } else if (bytesAt(chunk, j, USAGE_KEY)) return -1;
       else if (bytesAt(chunk, j, REASONING_FIELD) || bytesAt(chunk, j, TEXT_FIELD)) other = true;
     }
-    if (j + 1 >= n || chunk[j + 1] !== NL) return false; // a second line inside one event
-    if (contents === 1 && from >= 0 && !other) spans.push(from, to);
-    else spans.push(-1 - at, j);
+    if (j + 1 >= n || chunk[j + 1] !== NL) return -1; // a second line inside one event
+    const fast = contents === 1 && from >= 0 && !other;
+    spans[count++] = fast ? from : -1 - at;
+    spans[count++] = fast ? to : j;
     at = j + 2;
   }
-  return true;
+  return count;
 }
 
 const scratch: number[] = [];
 /** scanPlainEvents without the spans. */
 export function plainEvents(chunk: Buffer): boolean {
-  return scanPlainEvents(chunk, scratch);
+  return scanPlainEvents(chunk, scratch) >= 0;
 }
 
 export class SseRelay {
@@ -171,8 +175,9 @@ export class SseRelay {
   push(chunk: Buffer): Buffer | string {
     this.bytes += chunk.length;
     const boundary = chunk.length >= 2 && chunk[chunk.length - 1] === NL && chunk[chunk.length - 2] === NL;
-    if (this.atBoundary && scanPlainEvents(chunk, this.spans)) {
-      this.keepSpans(chunk, this.spans);
+    const spans = this.atBoundary ? scanPlainEvents(chunk, this.spans) : -1;
+    if (spans >= 0) {
+      this.keepSpans(chunk, this.spans, spans);
       return chunk;
     }
     this.atBoundary = boundary;
@@ -207,8 +212,8 @@ export class SseRelay {
   }
 
   /** Keeps the text of a chunk scanPlainEvents accepted, from its spans. */
-  private keepSpans(chunk: Buffer, spans: number[]): void {
-    for (let i = 0; i < spans.length; i += 2) {
+  private keepSpans(chunk: Buffer, spans: number[], count: number): void {
+    for (let i = 0; i < count; i += 2) {
       const a = spans[i]!;
       const b = spans[i + 1]!;
       if (a >= 0) this.keepBytes(chunk, a, b);
