@@ -4,7 +4,9 @@
  * `@openzeppelin/merkle-tree` here agree byte for byte. Never carries prompt or output text.
  */
 import { StandardMerkleTree } from "@openzeppelin/merkle-tree";
-import { keccak256, stringToBytes, type Address, type Hex } from "viem";
+import { encodeAbiParameters, keccak256, stringToBytes, type Address, type Hex } from "viem";
+// The library's tree core (StandardMerkleTree builds on it); see receiptLeafHash for why not `.of`.
+import { getProof, makeMerkleTree } from "@openzeppelin/merkle-tree/dist/core.js";
 // zod/mini: the dApp parses receipts in the browser, and mini keeps that chunk small.
 import * as z from "zod/mini";
 import { exactCost } from "./price.ts";
@@ -119,21 +121,50 @@ export function receiptCost(r: Pick<Receipt, "promptTokens" | "completionTokens"
   return exactCost(BigInt(r.promptTokens), BigInt(r.completionTokens), r.promptPrice, r.completionPrice);
 }
 
-export type ReceiptTree = StandardMerkleTree<ReceiptLeaf>;
+const LEAF_PARAMS = RECEIPT_LEAF_TYPES.map((type) => ({ type }));
 
-/** The batch's receipts tree. Leaves are sorted by the library, so the root is order-independent. */
-export function receiptTree(receipts: readonly Receipt[]): ReceiptTree {
-  return StandardMerkleTree.of(receipts.map(receiptLeaf), [...RECEIPT_LEAF_TYPES]);
+/**
+ * The leaf hash Settlement.verifyReceipt expects: StandardMerkleTree's
+ * `keccak256(keccak256(abi.encode(leaf)))`, encoded and hashed with viem. The library's own
+ * encoder (@metamask/abi-utils) builds an Error with a stack trace for every field it parses: about
+ * 1 ms a receipt, 5 s of a gateway's event loop for a 5,000-receipt batch (docs/benchmarks.md).
+ * The tests check both agree, leaf for leaf and root for root.
+ */
+export function receiptLeafHash(r: Receipt): Hex {
+  return keccak256(keccak256(encodeAbiParameters(LEAF_PARAMS, receiptLeaf(r)), "bytes"));
 }
 
-/** The leaf hash Settlement.verifyReceipt expects. */
-export function receiptLeafHash(r: Receipt): Hex {
-  return StandardMerkleTree.of([receiptLeaf(r)], [...RECEIPT_LEAF_TYPES]).leafHash(receiptLeaf(r)) as Hex;
+/**
+ * A batch's receipts tree: the library's tree (`makeMerkleTree`, sorted pairs) over the sorted leaf
+ * hashes, exactly as `StandardMerkleTree.of` builds it, so roots and proofs are the same.
+ */
+export type ReceiptTree = {
+  readonly root: Hex;
+  readonly nodes: readonly Hex[];
+  /** Leaf hash → its index in `nodes`. */
+  readonly index: ReadonlyMap<Hex, number>;
+};
+
+/** The tree over leaf hashes already computed (see receiptLeafHash); at least one. */
+export function receiptTreeOfLeaves(leaves: readonly Hex[]): ReceiptTree {
+  // Lowercase hex of one length: string order is byte order, the library's leaf order.
+  const sorted = leaves.map((l) => l.toLowerCase() as Hex).sort();
+  const nodes = makeMerkleTree(sorted) as Hex[];
+  const index = new Map<Hex, number>();
+  sorted.forEach((leaf, i) => index.set(leaf, nodes.length - 1 - i));
+  return { root: nodes[0]!, nodes, index };
+}
+
+/** The batch's receipts tree. Leaves are sorted, so the root is order-independent. */
+export function receiptTree(receipts: readonly Receipt[]): ReceiptTree {
+  return receiptTreeOfLeaves(receipts.map(receiptLeafHash));
 }
 
 /** Proof of one receipt in a tree. */
 export function receiptProof(tree: ReceiptTree, r: Receipt): Hex[] {
-  return tree.getProof(receiptLeaf(r)) as Hex[];
+  const i = tree.index.get(receiptLeafHash(r));
+  if (i === undefined) throw new Error(`receipt ${r.id} is not in this tree`);
+  return getProof([...tree.nodes], i) as Hex[];
 }
 
 /** Check a receipt against a root without the tree (what an auditor or the dApp does). */

@@ -1,7 +1,8 @@
 /** Published receipts: a batch's receipts (for auditors and the indexer) and one receipt with its proof. */
 import type { FastifyInstance } from "fastify";
 import type { Hex } from "viem";
-import { receiptProof, receiptTree, type ReceiptTree } from "@tollgate/protocol";
+import { receiptProof, type ReceiptTree } from "@tollgate/protocol";
+import { buildReceiptTree } from "../settlement/receipt-tree.ts";
 import type { Ctx } from "../context.ts";
 import { receiptJson, rowToReceipt, type StoredReceipt } from "../metering/receipts.ts";
 import { notFound } from "../shared/errors.ts";
@@ -9,17 +10,22 @@ import { notFound } from "../shared/errors.ts";
 const MAX_BATCH_ID = 2n ** 63n - 1n;
 
 export function receiptRoutes(ctx: Ctx) {
-  const trees = new Map<string, { tree: ReceiptTree; receipts: StoredReceipt[] }>();
-  async function batchReceipts(id: bigint) {
-    const key = id.toString();
-    const hit = trees.get(key);
-    if (hit) return hit;
+  // Promises, so concurrent requests for one batch share one build.
+  const trees = new Map<string, Promise<{ tree: ReceiptTree; receipts: StoredReceipt[] }>>();
+  async function loadBatch(key: string) {
     // The poster's order (settlement/poster.ts): aggregateEntries over this list then rebuilds the
     // batch's entries in the order they were signed, so anyone can recompute its entriesHash.
     // Members, not receipts.batch_id: a receipt collected later by another batch stays in this one.
     const rows = await ctx.db.query(`SELECT r.* FROM batch_receipts m JOIN receipts r ON r.id = m.receipt_id WHERE m.batch_id = $1 ORDER BY r.created_ms, r.id`, [key]);
     const receipts = rows.map(rowToReceipt);
-    const v = { tree: receiptTree(receipts), receipts };
+    return { tree: await buildReceiptTree(receipts), receipts };
+  }
+  function batchReceipts(id: bigint) {
+    const key = id.toString();
+    const hit = trees.get(key);
+    if (hit) return hit;
+    const v = loadBatch(key);
+    v.catch(() => trees.delete(key));
     if (trees.size > 64) trees.delete(trees.keys().next().value!);
     trees.set(key, v);
     return v;

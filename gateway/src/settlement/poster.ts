@@ -9,11 +9,12 @@
  * contents — and the chain refuses any replay. Only one replica posts (advisory lock).
  */
 import type { Hex } from "viem";
-import { aggregateEntries, receiptTree, settlementAbi, signBatch, type Batch, type BatchEntry } from "@tollgate/protocol";
+import { aggregateEntries, settlementAbi, signBatch, type Batch, type BatchEntry } from "@tollgate/protocol";
 import type { Ctx } from "../context.ts";
 import { big } from "../store/db.ts";
 import { rowToReceipt, type StoredReceipt } from "../metering/receipts.ts";
 import { entriesJson, parseEntries } from "./follower.ts";
+import { buildReceiptTree } from "./receipt-tree.ts";
 
 const MAX_ENTRIES = 512;
 export type PosterStage = "persisted" | "sent";
@@ -158,7 +159,7 @@ export class BatchPoster {
     if (receipts.length === 0) return null;
     const batchId = await this.nextBatchIdOnChain();
     const entries = aggregateEntries(receipts);
-    const tree = receiptTree(receipts);
+    const tree = await buildReceiptTree(receipts);
     const deadline = (await this.chainNow()) + BigInt(config.batchDeadlineSec);
     const batch: Batch = { gatewayId: config.gatewayId, batchId, receiptsRoot: tree.root as Hex, receiptCount: receipts.length, deadline, entries };
     const signature = await signBatch(signer, batch, config.chainId, config.settlement);
