@@ -1,6 +1,6 @@
 /** Resolvers of schema.graphql. Everything is answered from the indexer's database. */
 import { GraphQLScalarType, Kind } from "graphql";
-import { receiptProof, receiptTree, verifyReceiptProof, receiptLeafHash, type Receipt } from "@tollgate/protocol";
+import { receiptProof, receiptTreeOfLeaves, verifyReceiptProof, receiptLeafHash, type Receipt } from "@tollgate/protocol";
 import { big, type Db, type Row } from "../db/db.ts";
 import { earningsAt, type EarningsState } from "../sync/state.ts";
 import { badInput, page, type PageArgs } from "./pagination.ts";
@@ -277,9 +277,13 @@ async function verifyReceipt(ctx: GqlContext, idArg: string) {
   const hit = (await ctx.db.query(`SELECT * FROM receipts WHERE id = $1 ORDER BY block_number DESC LIMIT 1`, [id]))[0];
   if (!hit) return { id, verdict: "UNKNOWN_RECEIPT", reason: "no published receipt with this id has been fetched (its batch may not be settled or verified yet)", proof: [] };
   const batch = (await ctx.db.query(`SELECT receipts_root FROM batches WHERE gateway_id = $1 AND batch_id = $2`, [hit.gateway_id, hit.batch_id]))[0];
-  const all = (await ctx.db.query(`SELECT * FROM receipts WHERE gateway_id = $1 AND batch_id = $2`, [hit.gateway_id, hit.batch_id])).map(toReceipt);
+  // The batch's leaves as hashed when its receipts were fetched (receipts/verifier.ts): no ABI
+  // encoding of every receipt in the batch for each query, only the tree over the hashes.
+  const leaves = (await ctx.db.query(`SELECT leaf_hash FROM receipts WHERE gateway_id = $1 AND batch_id = $2`, [hit.gateway_id, hit.batch_id])).map((r) => String(r.leaf_hash) as `0x${string}`);
   const receipt = toReceipt(hit);
-  const proof = receiptProof(receiptTree(all), receipt);
+  const tree = receiptTreeOfLeaves(leaves);
+  // A receipt whose fields no longer hash to a stored leaf has no proof: INVALID below.
+  const proof = tree.index.has(receiptLeafHash(receipt)) ? receiptProof(tree, receipt) : [];
   const root = batch ? String(batch.receipts_root) : null;
   const ok = root !== null && verifyReceiptProof(root as `0x${string}`, receipt, proof);
   return {
