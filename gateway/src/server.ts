@@ -115,7 +115,12 @@ export async function buildGateway(options: GatewayOptions): Promise<Gateway> {
     config,
     log,
     db,
-    keys: new KeyStore(db, config.keyEnv),
+    // A PGlite data directory belongs to this process alone: every change to a key goes through this
+    // KeyStore, which drops the cached entry at once, so the cache only saves lookups. Those lookups
+    // queue on the database thread behind receipt writes at a lower priority; under load a refresh
+    // took over half a second and requests waited up to 60 ms for it (docs/benchmarks.md). With
+    // PostgreSQL another replica may revoke a key: 1 s bounds how long this one still accepts it.
+    keys: new KeyStore(db, config.keyEnv, db.kind === "pglite" ? 60_000 : 1_000),
     siwe: new Siwe(db, publicClient, {
       domain: config.publicDomain,
       chainId: config.chainId,
