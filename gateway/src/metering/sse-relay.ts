@@ -3,9 +3,10 @@
  * chunk, `[DONE]`, error events, and the text for the token cross-check.
  *
  * Hot path: most upstream chunks are whole `data: {…}` events carrying one token. Such a chunk is
- * forwarded as the very bytes received, neither decoded nor re-encoded; its text is decoded only
- * after the stream, for the cross-check. Everything else (the usage chunk, errors, `[DONE]`,
- * events split across chunks, multi-line events, comments) goes through the text path.
+ * forwarded as the very bytes received, neither decoded nor re-encoded; only its content's bytes
+ * are kept, decoded after the stream for the cross-check. Everything else (the usage chunk,
+ * errors, `[DONE]`, events split across chunks, multi-line events, comments) goes through the text
+ * path.
  */
 import { StringDecoder } from "node:string_decoder";
 
