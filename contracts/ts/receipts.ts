@@ -164,7 +164,7 @@ export function receiptTree(receipts: readonly Receipt[]): ReceiptTree {
 export function receiptProof(tree: ReceiptTree, r: Receipt): Hex[] {
   const i = tree.index.get(receiptLeafHash(r));
   if (i === undefined) throw new Error(`receipt ${r.id} is not in this tree`);
-  return getProof([...tree.nodes], i) as Hex[];
+  return getProof(tree.nodes as Hex[], i) as Hex[]; // reads the nodes, never writes them
 }
 
 /** Check a receipt against a root without the tree (what an auditor or the dApp does). */

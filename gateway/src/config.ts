@@ -63,10 +63,10 @@ export const configSchema = z.object({
   driftThreshold: z.coerce.number().min(0).max(1).default(0.05),
   siweTtlSec: int(10, 3600).default(300),
   /**
-   * Requests per client IP per minute (counted in Redis across replicas when redisUrl is set) to each of GET /v1/auth/nonce and POST
-   * /v1/auth/login. Each nonce is a database row until it expires, and a login may cost an RPC call
-   * (smart-wallet signatures): without a limit one client could fill the table or the RPC quota. A
-   * person signs in a few times a day; 0 turns the limit off.
+   * Requests per client IP per minute (counted in Redis across replicas when redisUrl is set) to
+   * each of GET /v1/auth/nonce and POST /v1/auth/login. Each nonce is a database row until it
+   * expires, and a login may cost an RPC call (smart-wallet signatures): without a limit one client
+   * could fill the table or the RPC quota. A person signs in a few times a day; 0 turns the limit off.
    */
   authRequestsPerMinute: int(0, 1_000_000).default(60),
   /**

@@ -5,7 +5,9 @@
  */
 import assert from "node:assert/strict";
 import { describe, it } from "node:test";
-import { plainEvents, SseRelay } from "../src/metering/sse-relay.ts";
+import { scanPlainEvents, SseRelay } from "../src/metering/sse-relay.ts";
+
+const plainEvents = (chunk: Buffer) => scanPlainEvents(chunk, []) >= 0;
 
 const tokenEvent = (content: string) => `data: ${JSON.stringify({ id: "c1", object: "chat.completion.chunk", created: 1, model: "m", choices: [{ index: 0, delta: { content }, finish_reason: null }] })}\n\n`;
 const usageEvent = `data: ${JSON.stringify({ id: "c1", object: "chat.completion.chunk", created: 1, model: "m", choices: [], usage: { prompt_tokens: 7, completion_tokens: 3 }, tollgate_usage_source: "runtime" })}\n\n`;
@@ -26,7 +28,7 @@ function relayed(pieces: (string | Buffer)[]): { sent: string; relay: SseRelay; 
   return { sent, relay, raw };
 }
 
-describe("plainEvents", () => {
+describe("scanPlainEvents", () => {
   it("accepts whole one-line data objects only", () => {
     assert.equal(plainEvents(Buffer.from(tokenEvent("a"))), true);
     assert.equal(plainEvents(Buffer.from(tokenEvent("a") + tokenEvent("b"))), true);

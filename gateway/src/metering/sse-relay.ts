@@ -138,12 +138,6 @@ export function scanPlainEvents(chunk: Buffer, spans: number[]): number {
   return count;
 }
 
-const scratch: number[] = [];
-/** scanPlainEvents without the spans. */
-export function plainEvents(chunk: Buffer): boolean {
-  return scanPlainEvents(chunk, scratch) >= 0;
-}
-
 export class SseRelay {
   /** The worker sent `data: [DONE]`. */
   done = false;

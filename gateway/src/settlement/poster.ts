@@ -92,7 +92,7 @@ export class BatchPoster {
     const waiting = await this.ctx.db.query(`SELECT COUNT(*) AS n FROM (SELECT 1 FROM receipts WHERE batch_id IS NULL AND status <> 3 LIMIT $1) AS w`, [batchMaxReceipts]);
     const n = Number(waiting[0]?.n ?? 0);
     if (n === 0) return;
-    if (!force && n < this.ctx.config.batchMaxReceipts && Date.now() - this.lastBatchAt < this.ctx.config.epochMs) return;
+    if (!force && n < batchMaxReceipts && Date.now() - this.lastBatchAt < this.ctx.config.epochMs) return;
     const batch = await this.createBatch();
     this.lastBatchAt = Date.now();
     if (batch) await this.send(batch);

@@ -281,15 +281,16 @@ async function verifyReceipt(ctx: GqlContext, idArg: string) {
   // encoding of every receipt in the batch for each query, only the tree over the hashes.
   const leaves = (await ctx.db.query(`SELECT leaf_hash FROM receipts WHERE gateway_id = $1 AND batch_id = $2`, [hit.gateway_id, hit.batch_id])).map((r) => String(r.leaf_hash) as `0x${string}`);
   const receipt = toReceipt(hit);
+  const leaf = receiptLeafHash(receipt);
   const tree = receiptTreeOfLeaves(leaves);
   // A receipt whose fields no longer hash to a stored leaf has no proof: INVALID below.
-  const proof = tree.index.has(receiptLeafHash(receipt)) ? receiptProof(tree, receipt) : [];
+  const proof = tree.index.has(leaf) ? receiptProof(tree, receipt) : [];
   const root = batch ? String(batch.receipts_root) : null;
   const ok = root !== null && verifyReceiptProof(root as `0x${string}`, receipt, proof);
   return {
     id, verdict: ok ? "VALID" : "INVALID",
     reason: ok ? null : root === null ? "the receipt's batch is not settled on-chain" : "the proof from this receipt's leaf does not reach the root posted on-chain",
-    receipt: receiptNode(hit), gatewayId: hit.gateway_id, batchId: hit.batch_id, leaf: receiptLeafHash(receipt), proof, onChainRoot: root,
+    receipt: receiptNode(hit), gatewayId: hit.gateway_id, batchId: hit.batch_id, leaf, proof, onChainRoot: root,
   };
 }
 
