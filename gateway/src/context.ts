@@ -12,6 +12,7 @@ import type { Tier, Tiers } from "./admission/tiers.ts";
 import type { WorkerRegistry } from "./routing/registry.ts";
 import type { ProviderReads } from "./routing/chain-reads.ts";
 import type { ReceiptWriter } from "./metering/receipts.ts";
+import type { TokenCounter } from "./metering/token-counter.ts";
 import type { Metrics } from "./http/metrics.ts";
 import type { Sli } from "./settlement/sli.ts";
 import type { DailySpend } from "./admission/daily-spend.ts";
@@ -32,6 +33,8 @@ export type Ctx = {
   reads: ProviderReads;
   dispatcher: Agent;
   receipts: ReceiptWriter;
+  /** The gateway's own token counts; long texts are counted on a thread of their own. */
+  tokens: TokenCounter;
   metrics: Metrics;
   sli: Sli;
   dailySpend: DailySpend;

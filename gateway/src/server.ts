@@ -22,6 +22,7 @@ import { createWorkerDispatcher } from "./routing/ssrf.ts";
 import { Prober } from "./routing/probes.ts";
 import { ProviderEvents } from "./routing/provider-events.ts";
 import { ReceiptWriter } from "./metering/receipts.ts";
+import { TokenCounter } from "./metering/token-counter.ts";
 import { createMetrics } from "./http/metrics.ts";
 import { Sli } from "./settlement/sli.ts";
 import { ChainFollower } from "./settlement/follower.ts";
@@ -137,6 +138,7 @@ export async function buildGateway(options: GatewayOptions): Promise<Gateway> {
     reads,
     dispatcher: createWorkerDispatcher(config.devnet),
     receipts: new ReceiptWriter(db),
+    tokens: new TokenCounter(),
     metrics: createMetrics(),
     sli: new Sli(),
     dailySpend,
@@ -284,6 +286,7 @@ export async function buildGateway(options: GatewayOptions): Promise<Gateway> {
       await ctx.receipts.idle();
       await ctx.sli.flush(db).catch((err: Error) => log.warn({ err: err.message }, "SLI flush failed at shutdown"));
       await ctx.dispatcher.close().catch(() => {});
+      await ctx.tokens.close();
       redis?.disconnect();
       await db.close();
     },

@@ -10,7 +10,6 @@ import { exactCost, modelId, receiptId, RECEIPT_STATUS } from "@tollgate/protoco
 import type { Ctx } from "../context.ts";
 import { ApiError, badRequest, forbidden, missingKey, notFound, paymentRequired, rateLimited, tooLarge, unavailable, unknownKey } from "../shared/errors.ts";
 import { eligible, modelKnown, pick, warmMissingReads, type Candidate, type PriceCap } from "../routing/select.ts";
-import { countChatExtrasTokens, countChatPromptTokens, countCompletionExtrasTokens, countCompletionPromptTokens, countTextTokens } from "@tollgate/protocol/tokens";
 import { drift, hasOpaqueParts, promptReserveFor } from "./tokenizer.ts";
 import { chargeUnits, type StoredReceipt } from "./receipts.ts";
 import { chunkText, readUsage, SseRelay, type Usage } from "./sse-relay.ts";
@@ -179,10 +178,11 @@ export async function handleInference(ctx: Ctx, kind: Kind, req: FastifyRequest,
   if (!modelKnown(ctx.registry, model)) return fail(notFound(`The model \`${model}\` does not exist or no provider serves it.`, "model_not_found"));
   const tier = await ctx.tierOf(customer);
   // Counting stops once above the tier's cap (Infinity): an 8 MB prompt costs no more than a full one.
+  // A long prompt is counted on the token thread, while other streams move (a short one here).
   const promptCap = tier.maxPromptTokens;
-  const messagesPrompt = kind === "chat" ? countChatPromptTokens(body.messages, promptCap) : countCompletionPromptTokens(body.prompt, promptCap);
-  const extras = messagesPrompt > promptCap ? 0 : kind === "chat" ? countChatExtrasTokens(body, promptCap - messagesPrompt) : countCompletionExtrasTokens(body, promptCap - messagesPrompt);
-  const ownPrompt = messagesPrompt + extras;
+  const counted = ctx.tokens.prompt(kind, body, promptCap, Number(req.headers["content-length"] ?? Infinity), { id: customer, max: tier.concurrentRequests });
+  if (counted === null) return fail(rateLimited(`at most ${tier.concurrentRequests} concurrent requests on the ${tier.name} tier`, 1, "concurrency_limit"));
+  const ownPrompt = typeof counted === "number" ? counted : await counted;
   if (ownPrompt > promptCap) return fail(tooLarge(`prompt has ${Number.isFinite(ownPrompt) ? ownPrompt : `more than ${promptCap}`} tokens; the ${tier.name} tier allows ${promptCap}`));
   // Several limit fields sent: the smallest binds, whichever field the runtime reads.
   const limits = [body.max_completion_tokens, body.max_tokens, ...RUNTIME_LIMIT_FIELDS.map((f) => body[f])].filter((v): v is number => typeof v === "number");
@@ -415,7 +415,7 @@ export async function handleInference(ctx: Ctx, kind: Kind, req: FastifyRequest,
   // The gateway's own count of generated text, which only needs to tell "within budget" from "far
   // over it": counting stops past twice the budget, so a worker's flood costs no more than that.
   const countLimit = 2 * maxTokens + 64;
-  const countOwn = (text: string): number => Math.min(countTextTokens(text, countLimit), countLimit + 1);
+  const countOwn = async (text: string): Promise<number> => ctx.tokens.completion(text, countLimit);
   const crossCheck = (u: Usage, ownCompletion: number): number => {
     const d = Math.max(opaque ? 0 : drift(u.prompt, ownPrompt), drift(u.completion, ownCompletion));
     if (d > ctx.config.driftThreshold) {
@@ -442,7 +442,7 @@ export async function handleInference(ctx: Ctx, kind: Kind, req: FastifyRequest,
     c.w.inFlight--;
     const ttft = performance.now() - t0;
     ctx.registry.recordSuccess(c.w, performance.now() - dispatchedAt);
-    const ownCompletion = countOwn(chunkText(json));
+    const ownCompletion = await countOwn(chunkText(json));
     const u = readUsage(json.usage) ?? { prompt: ownPrompt, completion: ownCompletion, cached: 0, reasoning: 0, source: "gateway" };
     u.source = String(res.headers["x-tollgate-usage-source"] ?? u.source ?? "runtime");
     const d = crossCheck(u, ownCompletion);
@@ -510,7 +510,7 @@ export async function handleInference(ctx: Ctx, kind: Kind, req: FastifyRequest,
   c.w.inFlight--;
   const status = clientGone ? RECEIPT_STATUS.cancelled : relay.done && !relay.upstreamError ? RECEIPT_STATUS.ok : RECEIPT_STATUS.partial;
   const text = relay.text();
-  const own = { prompt: ownPrompt, completion: countOwn(text), cached: 0, reasoning: 0, source: "gateway" };
+  const own = { prompt: ownPrompt, completion: await countOwn(text), cached: 0, reasoning: 0, source: "gateway" };
   // A cancelled stream pays for what the worker generated before the cancel reached it; the worker
   // sends no usage then, so the gateway's own count of what came through is used.
   const u: Usage = status === RECEIPT_STATUS.cancelled ? own : (relay.usage ?? own);

@@ -1,0 +1,79 @@
+/**
+ * What a long prompt costs the other streams: the longest the event loop stands still (the gap
+ * between two 1 ms timer ticks) while the gateway counts long prompts, counted inline on the event
+ * loop (the baseline, as before session 7) and with TokenCounter (on its thread).
+ *
+ *   npm run bench:token-counter -w gateway
+ *   BENCH_PROMPT_CHARS=100000 BENCH_PROMPTS=20 npm run bench:token-counter -w gateway
+ *
+ * The prompts are text the tokenizer's cache has not seen (as a new customer's document would be):
+ * 520,000 characters, about a Business tier's 131,072-token cap of English; counting stops at
+ * the cap, as in the gateway.
+ */
+import { countPrompt, TokenCounter, type PromptBody } from "../src/metering/token-counter.ts";
+
+const CHARS = Number(process.env.BENCH_PROMPT_CHARS ?? 520_000);
+const PROMPTS = Number(process.env.BENCH_PROMPTS ?? 6);
+
+function freshText(chars: number, seed: number): string {
+  let x = seed >>> 0 || 1;
+  const words: string[] = [];
+  let n = 0;
+  while (n < chars) {
+    x ^= x << 13;
+    x ^= x >>> 17;
+    x ^= x << 5;
+    let w = "";
+    const len = 2 + ((x >>> 0) % 9);
+    for (let i = 0; i < len; i++) w += String.fromCharCode(97 + ((x >>> (i * 3)) & 15) + (i % 10));
+    words.push(w);
+    n += w.length + 1;
+  }
+  return words.join(" ");
+}
+
+/** Runs `work` and reports the longest gap between ticks of a 1 ms timer meanwhile, and the wall time. */
+async function longestStall(work: () => Promise<unknown>): Promise<{ stallMs: number; wallMs: number }> {
+  let last = performance.now();
+  let worst = 0;
+  const timer = setInterval(() => {
+    const now = performance.now();
+    worst = Math.max(worst, now - last);
+    last = now;
+  }, 1);
+  const t0 = performance.now();
+  await work();
+  const wallMs = performance.now() - t0;
+  await new Promise((r) => setTimeout(r, 5)); // the tick that ends the last gap
+  clearInterval(timer);
+  return { stallMs: worst, wallMs };
+}
+
+const bodies = (seed: number): PromptBody[] => Array.from({ length: PROMPTS }, (_, i) => ({ model: "m", messages: [{ role: "user", content: freshText(CHARS, seed + i) }] }));
+const size = (b: PromptBody) => Buffer.byteLength(JSON.stringify(b));
+/** The Business tier's prompt cap: counting stops there, in the gateway as here. */
+const CAP = 131_072;
+
+console.log(`bench:token-counter — ${PROMPTS} prompts of ${CHARS.toLocaleString("en")} characters of text new to the tokenizer`);
+// Warm both paths (JIT, the thread's start) on prompts the measured ones do not share.
+const counter = new TokenCounter();
+for (const b of bodies(1_000).slice(0, 2)) {
+  countPrompt("chat", b, CAP);
+  await counter.prompt("chat", b, CAP, size(b));
+}
+
+const inlineBodies = bodies(1);
+const inline = await longestStall(async () => {
+  for (const b of inlineBodies) {
+    countPrompt("chat", b, CAP);
+    await new Promise((r) => setTimeout(r, 0)); // between requests the loop turns, timers included
+  }
+});
+const threadBodies = bodies(100);
+const counts: number[] = [];
+const thread = await longestStall(() => Promise.all(threadBodies.map(async (b) => counts.push((await counter.prompt("chat", b, CAP, size(b)))!))));
+await counter.close();
+
+console.log(`inline (baseline): longest event-loop stall ${inline.stallMs.toFixed(1)} ms, ${PROMPTS} prompts in ${inline.wallMs.toFixed(0)} ms`);
+console.log(`token thread:      longest event-loop stall ${thread.stallMs.toFixed(1)} ms, ${PROMPTS} prompts in ${thread.wallMs.toFixed(0)} ms (${counts.filter((n) => n === Infinity).length} of them above the cap)`);
+console.log(`longest stall, inline ÷ thread: ${(inline.stallMs / thread.stallMs).toFixed(1)}x`);

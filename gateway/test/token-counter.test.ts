@@ -1,0 +1,119 @@
+/**
+ * TokenCounter: long prompts and completions are counted on a thread, with the same result as
+ * inline, while the event loop keeps running; a thread that dies or a full backlog loses nothing.
+ */
+import assert from "node:assert/strict";
+import { after, describe, it } from "node:test";
+import { countCompletion, countPrompt, INLINE_MAX_BYTES, MAX_BACKLOG, TokenCounter, type PromptBody } from "../src/metering/token-counter.ts";
+
+/** Text the tokenizer's cache has not seen: counting it costs what a fresh customer prompt costs. */
+function freshText(chars: number, seed: number): string {
+  let x = seed >>> 0 || 1;
+  const words: string[] = [];
+  let n = 0;
+  while (n < chars) {
+    let w = "";
+    x ^= x << 13;
+    x ^= x >>> 17;
+    x ^= x << 5;
+    const len = 2 + ((x >>> 0) % 9);
+    for (let i = 0; i < len; i++) w += String.fromCharCode(97 + ((x >>> (i * 3)) & 15) + (i % 10));
+    words.push(w);
+    n += w.length + 1;
+  }
+  return words.join(" ");
+}
+
+const chat = (content: string): PromptBody => ({
+  model: "m",
+  messages: [
+    { role: "system", content: "You are terse." },
+    { role: "user", content },
+  ],
+  tools: [{ type: "function", function: { name: "lookup", description: "find a thing", parameters: { type: "object", properties: { q: { type: "string" } } } } }],
+});
+const bytes = (body: PromptBody) => Buffer.byteLength(JSON.stringify(body));
+
+describe("TokenCounter", () => {
+  const counter = new TokenCounter();
+  after(() => counter.close());
+
+  it("counts a short prompt inline and a long one on the thread, to the same number", async () => {
+    const short = chat("What is the capital of France?");
+    assert.equal(typeof counter.prompt("chat", short, 100_000, bytes(short)), "number", "short: counted inline, no promise");
+    assert.equal(counter.offloaded, 0);
+    for (const chars of [INLINE_MAX_BYTES * 2, 200_000]) {
+      const body = chat(freshText(chars, chars));
+      const viaThread = counter.prompt("chat", body, 1_000_000, bytes(body));
+      assert.ok(viaThread instanceof Promise, `${chars} characters: counted on the thread`);
+      assert.equal(await viaThread, countPrompt("chat", body, 1_000_000));
+    }
+    const completion = { model: "m", prompt: freshText(50_000, 7), suffix: "end" };
+    assert.equal(await counter.prompt("completion", completion, 1_000_000, bytes(completion)), countPrompt("completion", completion, 1_000_000));
+    assert.equal(counter.offloaded, 3);
+  });
+
+  it("says Infinity above the cap on the thread as inline", async () => {
+    const body = chat(freshText(100_000, 3));
+    assert.equal(await counter.prompt("chat", body, 1_000, bytes(body)), Infinity);
+    assert.equal(countPrompt("chat", body, 1_000), Infinity);
+  });
+
+  it("counts a long completion on the thread, up to its limit", async () => {
+    const text = freshText(60_000, 11);
+    const exact = countCompletion(text, Infinity);
+    assert.equal(await counter.completion(text, exact + 10), exact);
+    assert.equal(await counter.completion(text, 100), 101, "past the limit: limit + 1");
+  });
+
+  it("keeps the event loop running while a long prompt is counted", async () => {
+    const body = chat(freshText(400_000, 5));
+    let ticks = 0;
+    const timer = setInterval(() => ticks++, 1);
+    const t0 = performance.now();
+    const n = (await counter.prompt("chat", body, 10_000_000, bytes(body)))!;
+    const ms = performance.now() - t0;
+    clearInterval(timer);
+    assert.ok(n > 50_000, `a long prompt (${n} tokens)`);
+    // Inline, the same count would be one synchronous call: no timer could fire before it returned.
+    assert.ok(ticks >= 1, `timers fired ${ticks} times during the ${ms.toFixed(1)} ms count`);
+  });
+
+  it("counts inline what a dead thread held, and starts a new thread for the next", async () => {
+    const body = chat(freshText(300_000, 9));
+    const pending = counter.prompt("chat", body, 10_000_000, bytes(body));
+    await (counter as unknown as { thread: { terminate(): Promise<number> } }).thread.terminate();
+    assert.equal(await pending, countPrompt("chat", body, 10_000_000));
+    const next = chat(freshText(20_000, 10));
+    const again = counter.prompt("chat", next, 10_000_000, bytes(next));
+    assert.ok(again instanceof Promise, "a new thread takes the next long prompt");
+    assert.equal(await again, countPrompt("chat", next, 10_000_000));
+  });
+
+  it("refuses an account's long prompt beyond its limit of long prompts being counted, not others'", async () => {
+    const long = chat(freshText(INLINE_MAX_BYTES * 4, 17));
+    const first = counter.prompt("chat", long, 1_000_000, bytes(long), { id: "0xaa", max: 2 });
+    const second = counter.prompt("chat", long, 1_000_000, bytes(long), { id: "0xaa", max: 2 });
+    assert.equal(counter.prompt("chat", long, 1_000_000, bytes(long), { id: "0xaa", max: 2 }), null, "a third long prompt of the same account");
+    const short = chat("hello");
+    assert.equal(typeof counter.prompt("chat", short, 1_000_000, bytes(short), { id: "0xaa", max: 2 }), "number", "its short prompts still pass");
+    const other = counter.prompt("chat", long, 1_000_000, bytes(long), { id: "0xbb", max: 2 });
+    assert.ok(other instanceof Promise, "another account's long prompt is queued");
+    const expected = countPrompt("chat", long, 1_000_000);
+    assert.deepEqual(await Promise.all([first, second, other]), [expected, expected, expected]);
+    const again = counter.prompt("chat", long, 1_000_000, bytes(long), { id: "0xaa", max: 2 });
+    assert.ok(again instanceof Promise, "once counted, the account may send again");
+    assert.equal(await again, expected);
+  });
+
+  it("counts inline once the thread's backlog is full, instead of queueing without bound", async () => {
+    const body = chat(freshText(INLINE_MAX_BYTES * 2, 13));
+    const queued = Array.from({ length: MAX_BACKLOG }, () => counter.prompt("chat", body, 1_000_000, bytes(body)));
+    assert.ok(queued.every((q) => q instanceof Promise));
+    const overflow = counter.prompt("chat", body, 1_000_000, bytes(body));
+    assert.equal(typeof overflow, "number", "beyond the backlog: counted inline");
+    const expected = countPrompt("chat", body, 1_000_000);
+    assert.equal(overflow, expected);
+    assert.deepEqual(await Promise.all(queued), queued.map(() => expected));
+  });
+});
