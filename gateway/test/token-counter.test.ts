@@ -82,7 +82,7 @@ describe("TokenCounter", () => {
   it("counts inline what a dead thread held, and starts a new thread for the next", async () => {
     const body = chat(freshText(300_000, 9));
     const pending = counter.prompt("chat", body, 10_000_000, bytes(body));
-    await (counter as unknown as { thread: { terminate(): Promise<number> } }).thread.terminate();
+    await (counter as unknown as { thread: { thread: { terminate(): Promise<number> } } }).thread.thread.terminate();
     assert.equal(await pending, countPrompt("chat", body, 10_000_000));
     const next = chat(freshText(20_000, 10));
     const again = counter.prompt("chat", next, 10_000_000, bytes(next));

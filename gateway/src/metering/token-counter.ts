@@ -8,7 +8,7 @@
  * request, are counted inline, where a thread hop would cost more than the count; longer ones on a
  * worker thread (`token-thread.ts`), in order.
  */
-import { Worker } from "node:worker_threads";
+import { JobThread } from "../shared/job-thread.ts";
 import { countChatExtrasTokens, countChatPromptTokens, countCompletionExtrasTokens, countCompletionPromptTokens, countTextTokens, type ChatMessageLike } from "@tollgate/protocol/tokens";
 
 export type PromptBody = { readonly [field: string]: unknown; messages?: readonly ChatMessageLike[]; prompt?: unknown };
@@ -26,8 +26,6 @@ export function countCompletion(text: string, limit: number): number {
 }
 
 export type CountJob = { op: "prompt"; kind: "chat" | "completion"; body: PromptBody; cap: number } | { op: "completion"; text: string; limit: number };
-export type CountRequest = CountJob & { id: number };
-export type CountReply = { id: number; n: number } | { id: number; error: string };
 
 export function runCountJob(job: CountJob): number {
   return job.op === "prompt" ? countPrompt(job.kind, job.body, job.cap) : countCompletion(job.text, job.limit);
@@ -46,24 +44,15 @@ export const INLINE_MAX_BYTES = 8 * 1024;
  */
 export const MAX_BACKLOG = 32;
 
-type Pending = { job: CountJob; owner: string | undefined; resolve: (n: number) => void; reject: (e: Error) => void };
-
-function settleInline(p: Pending): void {
-  try {
-    p.resolve(runCountJob(p.job));
-  } catch (err) {
-    p.reject(err as Error);
-  }
-}
-
 export class TokenCounter {
-  private thread: Worker | null = null;
-  private readonly pending = new Map<number, Pending>();
-  /** Long texts of each owner (an account) on the thread now. */
+  private readonly thread = new JobThread<CountJob, number>(new URL("./token-thread.ts", import.meta.url), runCountJob);
+  /** Long prompts of each owner (an account) on the thread now. */
   private readonly owners = new Map<string, number>();
-  private nextId = 1;
-  /** Jobs sent to the thread since start (for /metrics and tests). */
-  offloaded = 0;
+
+  /** Jobs sent to the thread since start. */
+  get offloaded(): number {
+    return this.thread.sent;
+  }
 
   /**
    * Prompt tokens of a request whose body is `bytes` long; above `cap`, Infinity. null when the
@@ -72,68 +61,30 @@ export class TokenCounter {
    * refuse one concurrent request too many).
    */
   prompt(kind: "chat" | "completion", body: PromptBody, cap: number, bytes: number, owner?: { id: string; max: number }): number | Promise<number> | null {
-    if (owner && bytes > INLINE_MAX_BYTES && (this.owners.get(owner.id) ?? 0) >= owner.max) return null;
-    return this.count({ op: "prompt", kind, body, cap }, bytes, owner?.id);
+    const job: CountJob = { op: "prompt", kind, body, cap };
+    if (!this.offload(bytes)) return runCountJob(job);
+    if (!owner) return this.thread.run(job);
+    const held = this.owners.get(owner.id) ?? 0;
+    if (held >= owner.max) return null;
+    this.owners.set(owner.id, held + 1);
+    return this.thread.run(job).finally(() => {
+      const n = (this.owners.get(owner.id) ?? 1) - 1;
+      if (n <= 0) this.owners.delete(owner.id);
+      else this.owners.set(owner.id, n);
+    });
   }
 
   /** Tokens of a generated text, counted only up to `limit` (above it: limit + 1). */
   completion(text: string, limit: number): number | Promise<number> {
-    return this.count({ op: "completion", text, limit }, text.length);
+    const job: CountJob = { op: "completion", text, limit };
+    return this.offload(text.length) ? this.thread.run(job) : runCountJob(job);
   }
 
-  private count(job: CountJob, bytes: number, owner?: string): number | Promise<number> {
-    if (bytes <= INLINE_MAX_BYTES || this.pending.size >= MAX_BACKLOG) return runCountJob(job);
-    const thread = this.start();
-    const id = this.nextId++;
-    this.offloaded++;
-    if (owner !== undefined) this.owners.set(owner, (this.owners.get(owner) ?? 0) + 1);
-    return new Promise((resolve, reject) => {
-      this.pending.set(id, { job, owner, resolve, reject });
-      thread.ref();
-      thread.postMessage({ ...job, id } satisfies CountRequest);
-    });
+  close(): Promise<void> {
+    return this.thread.close();
   }
 
-  /** Takes a job off the books; its promise is settled by the caller. */
-  private take(id: number): Pending | undefined {
-    const p = this.pending.get(id);
-    if (!p) return undefined;
-    this.pending.delete(id);
-    if (p.owner !== undefined) {
-      const n = (this.owners.get(p.owner) ?? 1) - 1;
-      if (n <= 0) this.owners.delete(p.owner);
-      else this.owners.set(p.owner, n);
-    }
-    return p;
-  }
-
-  private start(): Worker {
-    if (this.thread) return this.thread;
-    const thread = new Worker(new URL("./token-thread.ts", import.meta.url));
-    thread.unref();
-    thread.on("message", (m: CountReply) => {
-      const p = this.take(m.id);
-      if (this.pending.size === 0) thread.unref();
-      if (!p) return;
-      // A job the thread could not count is counted here, where the same error reaches the caller.
-      if ("error" in m) settleInline(p);
-      else p.resolve(m.n);
-    });
-    // A thread that dies loses nothing: what it held is counted inline, and the next long text
-    // starts a new thread.
-    const die = () => {
-      if (this.thread === thread) this.thread = null;
-      for (const id of [...this.pending.keys()]) settleInline(this.take(id)!);
-    };
-    thread.on("error", die);
-    thread.on("exit", die);
-    this.thread = thread;
-    return thread;
-  }
-
-  async close(): Promise<void> {
-    const thread = this.thread;
-    this.thread = null;
-    if (thread) await thread.terminate();
+  private offload(bytes: number): boolean {
+    return bytes > INLINE_MAX_BYTES && this.thread.backlog < MAX_BACKLOG;
   }
 }

@@ -1,0 +1,100 @@
+/**
+ * A worker thread for one kind of CPU-heavy job (counting a long prompt, building a batch's
+ * receipts tree), so the event loop that relays every stream only posts messages. The thread
+ * starts on the first job and does not keep the process alive while idle; jobs are answered in
+ * order. A thread that dies, or fails a job, loses nothing: the job is run inline instead, where
+ * an error reaches the caller, and the next job starts a new thread.
+ *
+ * The thread's module calls `serveJobs` with the same function the caller gives as `inline`.
+ */
+import { parentPort, Worker } from "node:worker_threads";
+
+type Request<Job> = { id: number; job: Job };
+type Reply<Result> = { id: number; result: Result } | { id: number; error: string };
+type Pending<Job, Result> = { job: Job; resolve: (r: Result) => void; reject: (e: Error) => void };
+
+export class JobThread<Job, Result> {
+  private thread: Worker | null = null;
+  private readonly pending = new Map<number, Pending<Job, Result>>();
+  private nextId = 1;
+  private readonly url: URL;
+  private readonly inline: (job: Job) => Result | Promise<Result>;
+  /** Jobs sent to a thread since start. */
+  sent = 0;
+
+  constructor(url: URL, inline: (job: Job) => Result | Promise<Result>) {
+    this.url = url;
+    this.inline = inline;
+  }
+
+  /** Jobs posted and not answered yet. */
+  get backlog(): number {
+    return this.pending.size;
+  }
+
+  run(job: Job): Promise<Result> {
+    const thread = this.start();
+    const id = this.nextId++;
+    this.sent++;
+    return new Promise((resolve, reject) => {
+      this.pending.set(id, { job, resolve, reject });
+      thread.ref();
+      thread.postMessage({ id, job } satisfies Request<Job>);
+    });
+  }
+
+  async close(): Promise<void> {
+    const thread = this.thread;
+    this.thread = null;
+    if (thread) await thread.terminate();
+  }
+
+  private start(): Worker {
+    if (this.thread) return this.thread;
+    const thread = new Worker(this.url);
+    thread.unref();
+    thread.on("message", (m: Reply<Result>) => {
+      const p = this.take(m.id);
+      if (!p) return;
+      if ("error" in m) this.runInline(p);
+      else p.resolve(m.result);
+    });
+    const die = () => {
+      if (this.thread === thread) this.thread = null;
+      for (const id of [...this.pending.keys()]) this.runInline(this.take(id)!);
+    };
+    thread.on("error", die);
+    thread.on("exit", die);
+    this.thread = thread;
+    return thread;
+  }
+
+  private take(id: number): Pending<Job, Result> | undefined {
+    const p = this.pending.get(id);
+    this.pending.delete(id);
+    if (this.pending.size === 0) this.thread?.unref();
+    return p;
+  }
+
+  private runInline(p: Pending<Job, Result>): void {
+    try {
+      Promise.resolve(this.inline(p.job)).then(p.resolve, p.reject);
+    } catch (err) {
+      p.reject(err as Error);
+    }
+  }
+}
+
+/** The thread's side: answers each posted job with `run(job)`, in order. */
+export function serveJobs<Job, Result>(run: (job: Job) => Result): void {
+  const port = parentPort!;
+  port.on("message", (m: Request<Job>) => {
+    let reply: Reply<Result>;
+    try {
+      reply = { id: m.id, result: run(m.job) };
+    } catch (err) {
+      reply = { id: m.id, error: String((err as Error)?.message ?? err) };
+    }
+    port.postMessage(reply);
+  });
+}
