@@ -148,6 +148,29 @@ describe("simulator pacing and faults", () => {
     }
   });
 
+  test("tells an observer when each stream was accepted and its first token written", async () => {
+    const seen: { prompt: unknown; acceptedAt: number; at: number }[] = [];
+    const firstToken = (body: unknown, acceptedAt: number, at: number) => seen.push({ prompt: (body as { messages: { content: string }[] }).messages[0]!.content, acceptedAt, at });
+    const sim = await startSimulator({ port: 0, ttftMs: 60, ttftSigma: 0, tokensPerSecond: 1000 }, { firstToken });
+    try {
+      const send = (content: string, stream: boolean) =>
+        request(`${sim.url}/chat/completions`, {
+          method: "POST",
+          dispatcher: testAgent,
+          headers: { "content-type": "application/json" },
+          body: JSON.stringify(chatBody({ stream, max_tokens: 5, messages: [{ role: "user", content }] })),
+        }).then((r) => r.body.text());
+      const before = performance.now();
+      await Promise.all([send("one", true), send("two", true), send("not streamed", false)]);
+      assert.deepEqual(seen.map((s) => s.prompt).sort(), ["one", "two"], "once per stream, not for a non-streamed reply");
+      for (const s of seen) {
+        assert.ok(s.acceptedAt >= before && s.at - s.acceptedAt >= 60, `first token ${s.at - s.acceptedAt} ms after acceptance`);
+      }
+    } finally {
+      await sim.close();
+    }
+  });
+
   test("error mode answers 500 or 503 before any token", async () => {
     const sim = await startSimulator({ port: 0, ttftMs: 1, ttftSigma: 0, errorRate: 1, faultSeed: 1 });
     try {

@@ -1,2 +1,2 @@
-export { startSimulator, type SimulatorHandle, type SimulatorStats } from "./server.ts";
+export { startSimulator, type SimulatorHandle, type SimulatorStats, type FirstTokenObserver } from "./server.ts";
 export { parseModelList, type SimulatorOptions, type SimulatedModel } from "./options.ts";

@@ -19,6 +19,8 @@ export type JobContext = {
   model: string;
   acceptedAt: number;
   onTokens: (n: number) => void;
+  /** Called with performance.now() just before the first token is written (streams only). */
+  onFirstToken?: ((at: number) => void) | undefined;
 };
 
 function usageOf(plan: Plan, completionTokens: number) {
@@ -64,6 +66,7 @@ export class StreamJob implements PacedJob {
       out += `data: ${this.head}{"index":0,"delta":{"role":"assistant","content":""},"logprobs":null,"finish_reason":null}]}\n\n`;
     }
     for (let i = this.sent; i < due; i++) out += this.prefix + plan.tokens[i]!.json + this.suffix;
+    if (this.sent === 0 && due > 0) this.c.onFirstToken?.(performance.now());
     this.c.onTokens(due - this.sent);
     this.sent = due;
 

@@ -18,6 +18,14 @@ import { simulatorOptionsSchema, type ResolvedSimulatorOptions, type SimulatorOp
 
 export type SimulatorStats = { activeJobs: number; requests: number; tokensSent: number; openConnections: number };
 
+/**
+ * Called for each stream just before its first token is written, with the request body and the
+ * times (performance.now()) at which the request was accepted and the token left. A benchmark
+ * subtracts the simulated generation time this spans from the client's time to first token, so
+ * what is left is the time spent outside the model: in the hops in front of it.
+ */
+export type FirstTokenObserver = (body: unknown, acceptedAt: number, firstTokenAt: number) => void;
+
 export type SimulatorHandle = {
   /** Base URL including /v1, e.g. http://127.0.0.1:8000/v1 */
   url: string;
@@ -27,7 +35,7 @@ export type SimulatorHandle = {
   close(): Promise<void>;
 };
 
-export async function startSimulator(input: SimulatorOptions = {}): Promise<SimulatorHandle> {
+export async function startSimulator(input: SimulatorOptions = {}, observe: { firstToken?: FirstTokenObserver } = {}): Promise<SimulatorHandle> {
   const opts = simulatorOptionsSchema.parse(input);
   vocab(); // build the token table before the first request, not during it
   const pacer = new Pacer(opts.tickMs);
@@ -65,6 +73,7 @@ export async function startSimulator(input: SimulatorOptions = {}): Promise<Simu
       model: model.name,
       acceptedAt,
       onTokens,
+      onFirstToken: observe.firstToken && ((at: number) => observe.firstToken!(body, acceptedAt, at)),
     };
     if (parsed.data.stream) {
       // Like vLLM: headers go out at once, tokens follow after the time to first token.
