@@ -18,28 +18,12 @@ import { getAddress, type Hex } from "viem";
 import type { Receipt } from "@tollgate/protocol";
 import { countPrompt, TokenCounter, type PromptBody } from "../src/metering/token-counter.ts";
 import { buildReceiptTree, buildReceiptTreeInSlices } from "../src/settlement/receipt-tree.ts";
+import { freshText } from "../test/helpers/fresh-text.ts";
 
 const CHARS = Number(process.env.BENCH_PROMPT_CHARS ?? 520_000);
 const PROMPTS = Number(process.env.BENCH_PROMPTS ?? 6);
 /** The default TOLLGATE_BATCH_MAX_RECEIPTS. */
 const RECEIPTS = Number(process.env.BENCH_RECEIPTS ?? 5_000);
-
-function freshText(chars: number, seed: number): string {
-  let x = seed >>> 0 || 1;
-  const words: string[] = [];
-  let n = 0;
-  while (n < chars) {
-    x ^= x << 13;
-    x ^= x >>> 17;
-    x ^= x << 5;
-    let w = "";
-    const len = 2 + ((x >>> 0) % 9);
-    for (let i = 0; i < len; i++) w += String.fromCharCode(97 + ((x >>> (i * 3)) & 15) + (i % 10));
-    words.push(w);
-    n += w.length + 1;
-  }
-  return words.join(" ");
-}
 
 /** Runs `work` and reports the longest gap between ticks of a 1 ms timer meanwhile, and the wall time. */
 async function longestStall(work: () => Promise<unknown>): Promise<{ stallMs: number; wallMs: number }> {

@@ -124,6 +124,22 @@ describe("errors in OpenAI's shape", () => {
     assert.equal(((await r413.json()) as { error: { code: string } }).error.code, "prompt_too_large");
   });
 
+  it("a long prompt, counted on the gateway's token thread, is billed as the worker counted it, streamed and not", async () => {
+    // Over the 8 KiB counted inline, within this tier's 2,000-token cap: 9 KB, about 860 tokens.
+    const long = "internationalization ".repeat(429);
+    const offloaded = gw.ctx.tokens.offloaded;
+    const { data, response } = await client.chat.completions.create({ model: MODEL, messages: [{ role: "user", content: long }], max_tokens: 4 }).withResponse();
+    const stream = await client.chat.completions.create({ model: MODEL, messages: [{ role: "user", content: long }], max_tokens: 4, stream: true, stream_options: { include_usage: true } });
+    let streamed: number | undefined;
+    for await (const chunk of stream) streamed = chunk.usage?.prompt_tokens ?? streamed;
+    assert.ok(gw.ctx.tokens.offloaded >= offloaded + 2, "both prompts went to the thread");
+    assert.ok(data.usage!.prompt_tokens > 800, `${data.usage!.prompt_tokens} prompt tokens`);
+    assert.equal(streamed, data.usage!.prompt_tokens);
+    const rows = await gw.ctx.db.query(`SELECT prompt_tokens, drift FROM receipts WHERE id = $1`, [response.headers.get("x-tollgate-receipt-id")]);
+    assert.equal(Number(rows[0]!.prompt_tokens), data.usage!.prompt_tokens);
+    assert.equal(Number(rows[0]!.drift), 0, "the gateway's count on its thread agrees with the worker's");
+  });
+
   it("a revoked key stops working at once", async () => {
     const { key: k2, session, id } = await loginAndCreateKey(url, env.customer, env.chain.chainId, { name: "temp" });
     const c2 = new OpenAI({ baseURL: `${url}/v1`, apiKey: k2, maxRetries: 0 });

@@ -5,24 +5,7 @@
 import assert from "node:assert/strict";
 import { after, describe, it } from "node:test";
 import { countCompletion, countPrompt, INLINE_MAX_BYTES, MAX_BACKLOG, TokenCounter, type PromptBody } from "../src/metering/token-counter.ts";
-
-/** Text the tokenizer's cache has not seen: counting it costs what a fresh customer prompt costs. */
-function freshText(chars: number, seed: number): string {
-  let x = seed >>> 0 || 1;
-  const words: string[] = [];
-  let n = 0;
-  while (n < chars) {
-    let w = "";
-    x ^= x << 13;
-    x ^= x >>> 17;
-    x ^= x << 5;
-    const len = 2 + ((x >>> 0) % 9);
-    for (let i = 0; i < len; i++) w += String.fromCharCode(97 + ((x >>> (i * 3)) & 15) + (i % 10));
-    words.push(w);
-    n += w.length + 1;
-  }
-  return words.join(" ");
-}
+import { freshText } from "./helpers/fresh-text.ts";
 
 const chat = (content: string): PromptBody => ({
   model: "m",
