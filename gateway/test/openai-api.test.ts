@@ -125,7 +125,7 @@ describe("errors in OpenAI's shape", () => {
   });
 
   it("a long prompt, counted on the gateway's token thread, is billed as the worker counted it, streamed and not", async () => {
-    // Over the 8 KiB counted inline, within this tier's 2,000-token cap: 9 KB, about 860 tokens.
+    // Over the 2 KiB counted inline, within this tier's 2,000-token cap: 9 KB, about 860 tokens.
     const long = "internationalization ".repeat(429);
     const offloaded = gw.ctx.tokens.offloaded;
     const { data, response } = await client.chat.completions.create({ model: MODEL, messages: [{ role: "user", content: long }], max_tokens: 4 }).withResponse();

@@ -3,6 +3,7 @@
  * inline, while the event loop keeps running; a thread that dies or a full backlog loses nothing.
  */
 import assert from "node:assert/strict";
+import { readdirSync, readFileSync } from "node:fs";
 import { after, describe, it } from "node:test";
 import { countCompletion, countPrompt, INLINE_MAX_BYTES, MAX_BACKLOG, TokenCounter, type PromptBody } from "../src/metering/token-counter.ts";
 import { freshText } from "./helpers/fresh-text.ts";
@@ -49,6 +50,16 @@ describe("TokenCounter", () => {
     assert.equal(await counter.completion(text, 100), 101, "past the limit: limit + 1");
   });
 
+  it("counts a finished stream's completion without waiting behind long prompts", async () => {
+    const prompts = [1, 2, 3].map((i) => chat(freshText(300_000, 40 + i)));
+    const order: string[] = [];
+    const queued = prompts.map((b) => (counter.prompt("chat", b, 10_000_000, bytes(b)) as Promise<number>).then(() => order.push("prompt")));
+    const text = freshText(5_000, 50);
+    await (counter.completion(text, 100_000) as Promise<number>).then(() => order.push("completion"));
+    await Promise.all(queued);
+    assert.equal(order[0], "completion", `answered in the order ${order.join(", ")}`);
+  });
+
   it("keeps the event loop running while a long prompt is counted", async () => {
     const body = chat(freshText(400_000, 5));
     let ticks = 0;
@@ -62,10 +73,20 @@ describe("TokenCounter", () => {
     assert.ok(ticks >= 1, `timers fired ${ticks} times during the ${ms.toFixed(1)} ms count`);
   });
 
+  it("runs its threads below the event loop's priority (Linux)", async (t) => {
+    if (process.platform !== "linux") return t.skip("per-thread nice values are a Linux feature");
+    const body = chat(freshText(INLINE_MAX_BYTES * 2, 21));
+    await counter.prompt("chat", body, 1_000_000, bytes(body)); // the thread is up
+    // /proc/<pid>/task/<tid>/stat: field 19 is the nice value (fields counted after the command name).
+    const nices = readdirSync("/proc/self/task").map((tid) => Number(readFileSync(`/proc/self/task/${tid}/stat`, "utf8").split(") ")[1]!.split(" ")[16]));
+    assert.ok(nices.includes(10), `thread nice values: ${nices.join(", ")}`);
+    assert.ok(nices.includes(0), "the event loop's thread keeps the process's priority");
+  });
+
   it("counts inline what a dead thread held, and starts a new thread for the next", async () => {
     const body = chat(freshText(300_000, 9));
     const pending = counter.prompt("chat", body, 10_000_000, bytes(body));
-    await (counter as unknown as { thread: { thread: { terminate(): Promise<number> } } }).thread.thread.terminate();
+    await (counter as unknown as { prompts: { thread: { terminate(): Promise<number> } } }).prompts.thread.terminate();
     assert.equal(await pending, countPrompt("chat", body, 10_000_000));
     const next = chat(freshText(20_000, 10));
     const again = counter.prompt("chat", next, 10_000_000, bytes(next));

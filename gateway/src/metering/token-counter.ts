@@ -1,12 +1,12 @@
 /**
  * The gateway's own token counts, kept off the event loop when the text is long.
  *
- * Counting costs CPU in proportion to the text: 0.1–0.8 ms for 4,000 characters, 15–100 ms for a
- * 130,000-token prompt (a Business tier's cap) depending on how much of it the tokenizer's cache
- * already knows. Counted on the event loop, one such prompt holds every other stream of the
- * gateway for that long: any customer could stall everyone's tokens. Short texts, nearly every
- * request, are counted inline, where a thread hop would cost more than the count; longer ones on a
- * worker thread (`token-thread.ts`), in order.
+ * Counting costs CPU in proportion to the text, and far more for text the tokenizer's cache has not
+ * seen (a new document, or an attacker's made-up words): about 2.5–4 µs a character then, against
+ * 0.03–0.1 µs for common English. Counted on the event loop, a Business-sized prompt of such text
+ * held every other stream of the gateway for 2–3.5 s: any customer could stall everyone's tokens.
+ * Short texts are counted inline, where a thread hop would cost more than the count; longer ones on
+ * a worker thread (`token-thread.ts`), in order.
  */
 import { JobThread } from "../shared/job-thread.ts";
 import { countChatExtrasTokens, countChatPromptTokens, countCompletionExtrasTokens, countCompletionPromptTokens, countTextTokens, type ChatMessageLike } from "@tollgate/protocol/tokens";
@@ -32,10 +32,11 @@ export function runCountJob(job: CountJob): number {
 }
 
 /**
- * Texts up to this many bytes are counted inline: at most ~1.5 ms of uncached text, against the
- * 0.05–0.2 ms a hop to the thread and back costs when the thread has nothing else to do.
+ * Bodies and texts up to this many bytes are counted inline: at most about 5 ms of the event loop
+ * for text the cache has not seen, well under 0.1 ms for common English, against the 0.05–0.2 ms a
+ * hop to the thread and back costs when the thread has nothing else to do.
  */
-export const INLINE_MAX_BYTES = 8 * 1024;
+export const INLINE_MAX_BYTES = 2 * 1024;
 /**
  * Jobs waiting for the thread beyond this are counted inline instead. The thread lets the gateway
  * keep reading requests while it counts; past this backlog (a flood of long prompts) the gateway
@@ -45,13 +46,15 @@ export const INLINE_MAX_BYTES = 8 * 1024;
 export const MAX_BACKLOG = 32;
 
 export class TokenCounter {
-  private readonly thread = new JobThread<CountJob, number>(new URL("./token-thread.ts", import.meta.url), runCountJob);
+  // Two threads: a finished stream's count (before its [DONE]) never waits behind long prompts.
+  private readonly prompts = new JobThread<CountJob, number>(new URL("./token-thread.ts", import.meta.url), runCountJob);
+  private readonly completions = new JobThread<CountJob, number>(new URL("./token-thread.ts", import.meta.url), runCountJob);
   /** Long prompts of each owner (an account) on the thread now. */
   private readonly owners = new Map<string, number>();
 
-  /** Jobs sent to the thread since start. */
+  /** Jobs sent to the threads since start. */
   get offloaded(): number {
-    return this.thread.sent;
+    return this.prompts.sent + this.completions.sent;
   }
 
   /**
@@ -62,12 +65,12 @@ export class TokenCounter {
    */
   prompt(kind: "chat" | "completion", body: PromptBody, cap: number, bytes: number, owner?: { id: string; max: number }): number | Promise<number> | null {
     const job: CountJob = { op: "prompt", kind, body, cap };
-    if (!this.offload(bytes)) return runCountJob(job);
-    if (!owner) return this.thread.run(job);
+    if (!offload(this.prompts, bytes)) return runCountJob(job);
+    if (!owner) return this.prompts.run(job);
     const held = this.owners.get(owner.id) ?? 0;
     if (held >= owner.max) return null;
     this.owners.set(owner.id, held + 1);
-    return this.thread.run(job).finally(() => {
+    return this.prompts.run(job).finally(() => {
       const n = (this.owners.get(owner.id) ?? 1) - 1;
       if (n <= 0) this.owners.delete(owner.id);
       else this.owners.set(owner.id, n);
@@ -77,14 +80,14 @@ export class TokenCounter {
   /** Tokens of a generated text, counted only up to `limit` (above it: limit + 1). */
   completion(text: string, limit: number): number | Promise<number> {
     const job: CountJob = { op: "completion", text, limit };
-    return this.offload(text.length) ? this.thread.run(job) : runCountJob(job);
+    return offload(this.completions, text.length) ? this.completions.run(job) : runCountJob(job);
   }
 
-  close(): Promise<void> {
-    return this.thread.close();
+  async close(): Promise<void> {
+    await Promise.all([this.prompts.close(), this.completions.close()]);
   }
+}
 
-  private offload(bytes: number): boolean {
-    return bytes > INLINE_MAX_BYTES && this.thread.backlog < MAX_BACKLOG;
-  }
+function offload(thread: JobThread<CountJob, number>, bytes: number): boolean {
+  return bytes > INLINE_MAX_BYTES && thread.backlog < MAX_BACKLOG;
 }

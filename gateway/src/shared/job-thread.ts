@@ -7,7 +7,14 @@
  *
  * The thread's module calls `serveJobs` with the same function the caller gives as `inline`.
  */
-import { parentPort, Worker } from "node:worker_threads";
+import { parentPort, Worker, workerData } from "node:worker_threads";
+import { lowerThisThreadPriority } from "./thread-priority.ts";
+
+/**
+ * The threads' nice value on Linux: a long count or a batch's tree waits for the event loop that
+ * relays tokens, not the other way round (the PGlite thread's default, for the same reason).
+ */
+const JOB_THREAD_NICE = 10;
 
 type Request<Job> = { id: number; job: Job };
 type Reply<Result> = { id: number; result: Result } | { id: number; error: string };
@@ -51,7 +58,7 @@ export class JobThread<Job, Result> {
 
   private start(): Worker {
     if (this.thread) return this.thread;
-    const thread = new Worker(this.url);
+    const thread = new Worker(this.url, { workerData: { nice: JOB_THREAD_NICE } });
     thread.unref();
     thread.on("message", (m: Reply<Result>) => {
       const p = this.take(m.id);
@@ -87,6 +94,7 @@ export class JobThread<Job, Result> {
 
 /** The thread's side: answers each posted job with `run(job)`, in order. */
 export function serveJobs<Job, Result>(run: (job: Job) => Result): void {
+  lowerThisThreadPriority((workerData as { nice: number }).nice);
   const port = parentPort!;
   port.on("message", (m: Request<Job>) => {
     let reply: Reply<Result>;

@@ -7,10 +7,9 @@
  * Protocol: `{ id, sql, params }` in, `{ id, rows }` or `{ id, error }` out, answered in order;
  * `{ id, close: true }` closes the database and answers `{ id, rows: [] }`.
  */
-import { readlinkSync } from "node:fs";
-import { setPriority } from "node:os";
 import { parentPort, workerData } from "node:worker_threads";
 import { PGlite } from "@electric-sql/pglite";
+import { lowerThisThreadPriority } from "../shared/thread-priority.ts";
 
 export type ThreadRequest = { id: number; sql: string; params?: unknown[] } | { id: number; close: true };
 export type ThreadError = { message: string; code?: string; detail?: string };
@@ -29,13 +28,8 @@ const asError = (err: unknown): ThreadError => {
 
 const { dataDir, nice } = workerData as { dataDir: string; nice: number };
 
-// Linux: this thread runs at a lower priority than the event loop (see `dbThreadNice` in config.ts).
-// A thread id passed to setpriority names that one thread there; elsewhere this is skipped.
-try {
-  if (process.platform === "linux" && nice > 0) setPriority(Number(readlinkSync("/proc/thread-self").split("/").pop()), nice);
-} catch {
-  // not permitted: the thread keeps the process's priority
-}
+// This thread runs at a lower priority than the event loop (see `dbThreadNice` in config.ts).
+lowerThisThreadPriority(nice);
 
 try {
   const pg = new PGlite(dataDir);
