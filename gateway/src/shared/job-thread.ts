@@ -18,7 +18,7 @@ const JOB_THREAD_NICE = 10;
 
 type Request<Job> = { id: number; job: Job };
 type Reply<Result> = { id: number; result: Result } | { id: number; error: string };
-type Pending<Job, Result> = { job: Job; resolve: (r: Result) => void; reject: (e: Error) => void };
+type Pending<Job, Result> = { job: Job; thread: Worker; resolve: (r: Result) => void; reject: (e: Error) => void };
 
 export class JobThread<Job, Result> {
   private thread: Worker | null = null;
@@ -44,9 +44,13 @@ export class JobThread<Job, Result> {
     const id = this.nextId++;
     this.sent++;
     return new Promise((resolve, reject) => {
-      this.pending.set(id, { job, resolve, reject });
+      this.pending.set(id, { job, thread, resolve, reject });
       thread.ref();
-      thread.postMessage({ id, job } satisfies Request<Job>);
+      try {
+        thread.postMessage({ id, job } satisfies Request<Job>);
+      } catch {
+        this.runInline(this.take(id)!); // a job that cannot be copied to the thread
+      }
     });
   }
 
@@ -66,9 +70,11 @@ export class JobThread<Job, Result> {
       if ("error" in m) this.runInline(p);
       else p.resolve(m.result);
     });
+    // "error" and "exit" may both come, the second after a new thread took over: each time only
+    // this thread's jobs are run inline.
     const die = () => {
       if (this.thread === thread) this.thread = null;
-      for (const id of [...this.pending.keys()]) this.runInline(this.take(id)!);
+      for (const [id, p] of [...this.pending]) if (p.thread === thread) this.runInline(this.take(id)!);
     };
     thread.on("error", die);
     thread.on("exit", die);
