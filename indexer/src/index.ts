@@ -14,6 +14,7 @@ import { Rpc } from "./chain/rpc.ts";
 import { Follower, type FollowerStats } from "./sync/follower.ts";
 import { ReceiptVerifier } from "./receipts/verifier.ts";
 import { createGraphqlServer } from "./graphql/server.ts";
+import { TreeCache } from "./graphql/tree-cache.ts";
 import { optionsSchema, formatIssues, type IndexerOptions } from "./config.ts";
 import { createLogger } from "./log.ts";
 
@@ -65,7 +66,7 @@ export async function startIndexer(input: IndexerOptions & { logger?: Logger }):
   verifier.start();
 
   const server = createGraphqlServer(
-    { db, stats: follower.stats, chainId: opts.deployment.chainId, disputeWindow: follower.disputeWindow, initialMinStake: follower.initialMinStake },
+    { db, stats: follower.stats, chainId: opts.deployment.chainId, disputeWindow: follower.disputeWindow, initialMinStake: follower.initialMinStake, trees: new TreeCache() },
     log,
   );
   await new Promise<void>((resolve, reject) => {

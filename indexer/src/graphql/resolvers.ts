@@ -1,12 +1,13 @@
 /** Resolvers of schema.graphql. Everything is answered from the indexer's database. */
 import { GraphQLScalarType, Kind } from "graphql";
-import { receiptProof, receiptTreeOfLeaves, verifyReceiptProof, receiptLeafHash, type Receipt } from "@tollgate/protocol";
+import { receiptProof, verifyReceiptProof, receiptLeafHash, type Receipt } from "@tollgate/protocol";
+import type { TreeCache } from "./tree-cache.ts";
 import { big, type Db, type Row } from "../db/db.ts";
 import { earningsAt, type EarningsState } from "../sync/state.ts";
 import { badInput, page, type PageArgs } from "./pagination.ts";
 import type { FollowerStats } from "../sync/follower.ts";
 
-export type GqlContext = { db: Db; stats: FollowerStats; chainId: number; disputeWindow: bigint; initialMinStake: bigint };
+export type GqlContext = { db: Db; stats: FollowerStats; chainId: number; disputeWindow: bigint; initialMinStake: bigint; trees: TreeCache };
 type Args = Record<string, any>;
 
 const ADDRESS = /^0x[0-9a-fA-F]{40}$/;
@@ -278,11 +279,12 @@ async function verifyReceipt(ctx: GqlContext, idArg: string) {
   if (!hit) return { id, verdict: "UNKNOWN_RECEIPT", reason: "no published receipt with this id has been fetched (its batch may not be settled or verified yet)", proof: [] };
   const batch = (await ctx.db.query(`SELECT receipts_root FROM batches WHERE gateway_id = $1 AND batch_id = $2`, [hit.gateway_id, hit.batch_id]))[0];
   // The batch's leaves as hashed when its receipts were fetched (receipts/verifier.ts): no ABI
-  // encoding of every receipt in the batch for each query, only the tree over the hashes.
+  // encoding of every receipt in the batch for each query, and the tree over them built once for
+  // as long as they stay the same (tree-cache.ts).
   const leaves = (await ctx.db.query(`SELECT leaf_hash FROM receipts WHERE gateway_id = $1 AND batch_id = $2`, [hit.gateway_id, hit.batch_id])).map((r) => String(r.leaf_hash) as `0x${string}`);
   const receipt = toReceipt(hit);
   const leaf = receiptLeafHash(receipt);
-  const tree = receiptTreeOfLeaves(leaves);
+  const tree = ctx.trees.of(`${hit.gateway_id}:${hit.batch_id}`, leaves.sort());
   // A receipt whose fields no longer hash to a stored leaf has no proof: INVALID below.
   const proof = tree.index.has(leaf) ? receiptProof(tree, receipt) : [];
   const root = batch ? String(batch.receipts_root) : null;
