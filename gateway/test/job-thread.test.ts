@@ -16,12 +16,14 @@ describe("JobThread", () => {
     assert.deepEqual(results.map((r) => r.value), [2, 4, 6]);
     assert.ok(results.every((r) => r.threadId !== 0 && r.threadId === results[0]!.threadId), "one thread, not the main one");
     assert.equal(jobs.backlog, 0);
+    assert.equal(jobs.inlined, 0);
   });
 
   it("runs inline a job the thread fails; a job that fails inline too rejects with its error", async () => {
     const r = await jobs.run({ op: "fail-on-thread", n: 5 });
     assert.deepEqual(r, { value: 10, threadId: 0 });
     await assert.rejects(jobs.run({ op: "always-fail", n: 7 }), /job 7 cannot be done/);
+    assert.equal(jobs.inlined, 2, "each failed on the thread, then ran inline");
   });
 
   it("runs inline what a dying thread held, and starts a new thread for the next job", async () => {

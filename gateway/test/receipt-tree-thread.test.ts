@@ -7,7 +7,7 @@ import { randomBytes } from "node:crypto";
 import { describe, it } from "node:test";
 import { getAddress, type Hex } from "viem";
 import { receiptProof, receiptTree, verifyReceiptProof, type Receipt } from "@tollgate/protocol";
-import { buildReceiptTree, buildReceiptTreeInSlices } from "../src/settlement/receipt-tree.ts";
+import { buildReceiptTree, buildReceiptTreeInSlices, receiptTreeThreadStats } from "../src/settlement/receipt-tree.ts";
 
 const hex = (bytes: number) => `0x${randomBytes(bytes).toString("hex")}` as Hex;
 const receipt = (i: number): Receipt => ({
@@ -48,5 +48,6 @@ describe("receipts tree on its thread", () => {
     const batches = [10, 1, 250].map((n) => Array.from({ length: n }, (_, i) => receipt(i)));
     const trees = await Promise.all(batches.map(buildReceiptTree));
     trees.forEach((t, i) => assert.equal(t.root, receiptTree(batches[i]!).root));
+    assert.deepEqual(receiptTreeThreadStats(), { sent: 4, inlined: 0 }, "all four trees of this file were built on the thread");
   });
 });

@@ -29,3 +29,8 @@ const trees = new JobThread<readonly Receipt[], ReceiptTree>(new URL("./receipt-
 export function buildReceiptTree(receipts: readonly Receipt[]): Promise<ReceiptTree> {
   return trees.run(receipts);
 }
+
+/** Trees sent to the thread since start, and how many of them were built on the event loop after all. */
+export function receiptTreeThreadStats(): { sent: number; inlined: number } {
+  return { sent: trees.sent, inlined: trees.inlined };
+}

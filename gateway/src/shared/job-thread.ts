@@ -28,6 +28,8 @@ export class JobThread<Job, Result> {
   private readonly inline: (job: Job) => Result | Promise<Result>;
   /** Jobs sent to a thread since start. */
   sent = 0;
+  /** Of those, jobs run inline after all, because their thread failed them or died. */
+  inlined = 0;
 
   constructor(url: URL, inline: (job: Job) => Result | Promise<Result>) {
     this.url = url;
@@ -90,6 +92,7 @@ export class JobThread<Job, Result> {
   }
 
   private runInline(p: Pending<Job, Result>): void {
+    this.inlined++;
     try {
       Promise.resolve(this.inline(p.job)).then(p.resolve, p.reject);
     } catch (err) {
