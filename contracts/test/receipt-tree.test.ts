@@ -9,7 +9,7 @@ import { randomBytes, randomInt } from "node:crypto";
 import { describe, it } from "node:test";
 import { StandardMerkleTree } from "@openzeppelin/merkle-tree";
 import { getAddress, toHex, type Hex } from "viem";
-import { RECEIPT_LEAF_TYPES, receiptLeaf, receiptLeafHash, receiptProof, receiptTree, verifyReceiptProof, type Receipt } from "../ts/index.ts";
+import { proofOfLeaf, RECEIPT_LEAF_TYPES, receiptLeaf, receiptLeafHash, receiptProof, receiptTree, verifyReceiptProof, type Receipt } from "../ts/index.ts";
 
 const hex = (bytes: number) => toHex(randomBytes(bytes));
 const uint = (bits: number, max: boolean) => (max ? 2n ** BigInt(bits) - 1n : BigInt(hex(Math.ceil(bits / 8))) % 2n ** BigInt(bits));
@@ -61,7 +61,9 @@ describe("the receipts tree agrees with OpenZeppelin's StandardMerkleTree", () =
     const receipts = Array.from({ length: 5 }, () => randomReceipt());
     const tree = receiptTree(receipts);
     assert.throws(() => receiptProof(tree, randomReceipt()), /not in this tree/);
+    assert.equal(proofOfLeaf(tree, receiptLeafHash(randomReceipt())), null);
     const proof = receiptProof(tree, receipts[2]!);
+    assert.deepEqual(proofOfLeaf(tree, receiptLeafHash(receipts[2]!).toUpperCase().replace("0X", "0x") as `0x${string}`), proof, "by leaf hash, in either case");
     assert.equal(verifyReceiptProof(tree.root, { ...receipts[2]!, completionTokens: receipts[2]!.completionTokens + 1 }, proof), false);
   });
 });

@@ -160,11 +160,17 @@ export function receiptTree(receipts: readonly Receipt[]): ReceiptTree {
   return receiptTreeOfLeaves(receipts.map(receiptLeafHash));
 }
 
+/** Proof of the leaf with this hash (see receiptLeafHash), or null when the tree has no such leaf. */
+export function proofOfLeaf(tree: ReceiptTree, leaf: Hex): Hex[] | null {
+  const i = tree.index.get(leaf.toLowerCase() as Hex);
+  return i === undefined ? null : (getProof(tree.nodes as Hex[], i) as Hex[]); // reads the nodes, never writes them
+}
+
 /** Proof of one receipt in a tree. */
 export function receiptProof(tree: ReceiptTree, r: Receipt): Hex[] {
-  const i = tree.index.get(receiptLeafHash(r));
-  if (i === undefined) throw new Error(`receipt ${r.id} is not in this tree`);
-  return getProof(tree.nodes as Hex[], i) as Hex[]; // reads the nodes, never writes them
+  const proof = proofOfLeaf(tree, receiptLeafHash(r));
+  if (!proof) throw new Error(`receipt ${r.id} is not in this tree`);
+  return proof;
 }
 
 /** Check a receipt against a root without the tree (what an auditor or the dApp does). */

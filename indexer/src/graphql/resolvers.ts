@@ -1,6 +1,6 @@
 /** Resolvers of schema.graphql. Everything is answered from the indexer's database. */
 import { GraphQLScalarType, Kind } from "graphql";
-import { receiptProof, verifyReceiptProof, receiptLeafHash, type Receipt } from "@tollgate/protocol";
+import { proofOfLeaf, verifyReceiptProof, receiptLeafHash, type Receipt } from "@tollgate/protocol";
 import type { TreeCache } from "./tree-cache.ts";
 import { big, type Db, type Row } from "../db/db.ts";
 import { earningsAt, type EarningsState } from "../sync/state.ts";
@@ -284,9 +284,9 @@ async function verifyReceipt(ctx: GqlContext, idArg: string) {
   const leaves = (await ctx.db.query(`SELECT leaf_hash FROM receipts WHERE gateway_id = $1 AND batch_id = $2`, [hit.gateway_id, hit.batch_id])).map((r) => String(r.leaf_hash) as `0x${string}`);
   const receipt = toReceipt(hit);
   const leaf = receiptLeafHash(receipt);
-  const tree = ctx.trees.of(`${hit.gateway_id}:${hit.batch_id}`, leaves.sort());
+  const tree = ctx.trees.of(`${hit.gateway_id}:${hit.batch_id}`, leaves);
   // A receipt whose fields no longer hash to a stored leaf has no proof: INVALID below.
-  const proof = tree.index.has(leaf) ? receiptProof(tree, receipt) : [];
+  const proof = proofOfLeaf(tree, leaf) ?? [];
   const root = batch ? String(batch.receipts_root) : null;
   const ok = root !== null && verifyReceiptProof(root as `0x${string}`, receipt, proof);
   return {

@@ -15,8 +15,9 @@ export class TreeCache {
   /** Trees built since start (for tests). */
   builds = 0;
 
-  /** The tree over a batch's leaf hashes, given in ascending order. */
-  of(batch: string, sortedLeaves: readonly `0x${string}`[]): ReceiptTree {
+  /** The tree over a batch's leaf hashes, in any order. */
+  of(batch: string, leafHashes: readonly `0x${string}`[]): ReceiptTree {
+    const sortedLeaves = [...leafHashes].sort();
     const leaves = sortedLeaves.join("");
     const hit = this.trees.get(batch);
     if (hit && hit.leaves === leaves) {
