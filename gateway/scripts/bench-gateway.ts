@@ -378,7 +378,10 @@ async function measure(label: string): Promise<Partial<Record<Path, Figures>>> {
   }
   const count = (p: Path) => turns[p].reduce((n, t) => n + t.ttft.length, 0);
   for (const p of PATHS) {
-    const pp = (of: "ttft" | "outside") => `p50 ${percentile(sortedOf(turns[p], of), 50).toFixed(2)} / p99 ${percentile(sortedOf(turns[p], of), 99).toFixed(2)} ms`;
+    const pp = (of: "ttft" | "outside") => {
+      const xs = sortedOf(turns[p], of);
+      return `p50 ${percentile(xs, 50).toFixed(2)} / p99 ${percentile(xs, 99).toFixed(2)} ms`;
+    };
     const unmatched = turns[p].reduce((n, t) => n + t.unmatched, 0);
     log(`  ${p.padEnd(7)}: ${count(p)} streams, ttft ${pp("ttft")}, outside the model ${pp("outside")}, ${rate(turns[p]).toFixed(0)} tokens/s${unmatched ? ` (${unmatched} without the simulator's times)` : ""}`);
   }
