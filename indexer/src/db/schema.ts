@@ -61,6 +61,16 @@ export const SCHEMA: string[] = [
   `CREATE TABLE IF NOT EXISTS sla_reports (report_key text PRIMARY KEY, block_number bigint NOT NULL, log_index int NOT NULL, timestamp bigint NOT NULL, tx_hash text NOT NULL,
      gateway_id int NOT NULL, provider text NOT NULL, tier int NOT NULL, window_start bigint NOT NULL, window_end bigint NOT NULL, requests bigint NOT NULL,
      availability_ppm bigint NOT NULL, p95_ttft_ms bigint NOT NULL, credit_bps numeric NOT NULL, total_spend numeric NOT NULL, credit_owed numeric NOT NULL, credit_paid numeric NOT NULL)`,
+  // Every ArrearsSet, lists as the event gave them (JSON arrays of lowercase addresses / decimal
+  // strings, in order): collectArrears must be called with exactly these. A report's current
+  // arrears are its newest row, derived by query like every other balance here, so a reorg needs
+  // nothing beyond the DELETE. A database created before this table is filled from `events` on
+  // start (Follower.init, fillArrears).
+  `CREATE TABLE IF NOT EXISTS arrears_changes (block_number bigint NOT NULL, log_index int NOT NULL, timestamp bigint NOT NULL, tx_hash text NOT NULL,
+     report_key text NOT NULL, provider text NOT NULL, owed numeric NOT NULL, customers jsonb NOT NULL, amounts jsonb NOT NULL, PRIMARY KEY (block_number, log_index))`,
+  `CREATE INDEX IF NOT EXISTS arrears_changes_report ON arrears_changes (report_key, block_number, log_index)`,
+  `CREATE INDEX IF NOT EXISTS arrears_changes_provider ON arrears_changes (provider, report_key)`,
+  `CREATE INDEX IF NOT EXISTS arrears_changes_customers ON arrears_changes USING gin (customers jsonb_path_ops)`,
   `CREATE TABLE IF NOT EXISTS provider_profiles (block_number bigint NOT NULL, log_index int NOT NULL, timestamp bigint NOT NULL, tx_hash text NOT NULL, provider text NOT NULL,
      registered boolean NOT NULL, gpu_model text NOT NULL, gpu_count int NOT NULL, vram_gb int NOT NULL, region text NOT NULL, metadata_uri text NOT NULL,
      PRIMARY KEY (block_number, log_index))`,
@@ -74,6 +84,6 @@ export const SCHEMA: string[] = [
 /** Tables holding rows derived from blocks: all rolled back together on a reorg. */
 export const ROLLBACK_TABLES = [
   "blocks", "events", "ledger", "stake_changes", "slashes", "earnings_changes", "batches", "batch_entries", "batch_checks",
-  "receipts", "disputes", "dispute_resolutions", "sla_reports", "provider_profiles", "price_changes", "worker_changes",
+  "receipts", "disputes", "dispute_resolutions", "sla_reports", "arrears_changes", "provider_profiles", "price_changes", "worker_changes",
 ] as const;
 export type TableName = (typeof ROLLBACK_TABLES)[number];

@@ -14,7 +14,8 @@ import type { Logger } from "pino";
 export type Rows = Record<TableName, Row[]>;
 export const emptyRows = (): Rows => ({
   blocks: [], events: [], ledger: [], stake_changes: [], slashes: [], earnings_changes: [], batches: [], batch_entries: [],
-  batch_checks: [], receipts: [], disputes: [], dispute_resolutions: [], sla_reports: [], provider_profiles: [], price_changes: [], worker_changes: [],
+  batch_checks: [], receipts: [], disputes: [], dispute_resolutions: [], sla_reports: [], arrears_changes: [], provider_profiles: [], price_changes: [],
+  worker_changes: [],
 });
 
 /** What a handler may need beyond the event: settleBatch calldata by tx hash, skipped entries by batch. */
@@ -251,6 +252,13 @@ export class Applier {
         });
         break;
       }
+      case "SlaCredits.ArrearsSet":
+        // Same columns as fillArrears (follower.ts) reads from a stored event.
+        rows.arrears_changes.push({
+          ...base(e), report_key: a.reportKey, provider: a.provider, owed: a.owed,
+          customers: JSON.stringify(a.customers), amounts: JSON.stringify((a.amounts as bigint[]).map(String)),
+        });
+        break;
       default:
         // Governance and pause events live in `events` only.
         break;

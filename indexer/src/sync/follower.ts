@@ -86,6 +86,7 @@ export class Follower {
     const initialPeriod = BigInt(meta.get("initial_resolution_period")!);
     this.state = new State(BigInt(meta.get("dispute_window")!), BigInt(meta.get("initial_fee_bps")!), initialPeriod);
     await fillResolveBy(this.db, initialPeriod);
+    await fillArrears(this.db);
     this.applier = new Applier(this.state, this.log);
     await this.state.load(this.db);
     const cp = await this.db.query(`SELECT block_number, block_hash FROM checkpoint WHERE id = 1`);
@@ -297,6 +298,20 @@ export async function fillResolveBy(q: Queryable, initialPeriod: bigint): Promis
        ORDER BY p.block_number DESC, p.log_index DESC LIMIT 1), $1::bigint)
      WHERE d.resolve_by IS NULL`,
     [initialPeriod.toString()],
+  );
+}
+
+/**
+ * Arrears changes of a database indexed before arrears_changes existed: every ArrearsSet is already
+ * in `events` with its decoded args, so the rows are copied from there (the same columns as
+ * Applier's). A row already present is kept, so this is a no-op on every later start.
+ */
+export async function fillArrears(q: Queryable): Promise<void> {
+  await q.query(
+    `INSERT INTO arrears_changes (block_number, log_index, timestamp, tx_hash, report_key, provider, owed, customers, amounts)
+     SELECT block_number, log_index, timestamp, tx_hash, args->>'reportKey', args->>'provider', (args->>'owed')::numeric, args->'customers', args->'amounts'
+       FROM events WHERE contract = 'SlaCredits' AND name = 'ArrearsSet'
+     ON CONFLICT (block_number, log_index) DO NOTHING`,
   );
 }
 
