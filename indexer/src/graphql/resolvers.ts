@@ -97,6 +97,14 @@ const slashNode = (r: Row) => ({
   blockNumber: Number(r.block_number), timestamp: Number(r.timestamp), txHash: r.tx_hash,
 });
 
+const arrearsNode = (r: Row) => ({
+  reportKey: r.report_key, provider: r.provider, owed: r.owed, customers: r.customers, amounts: r.amounts,
+  blockNumber: Number(r.block_number), timestamp: Number(r.timestamp), txHash: r.tx_hash,
+});
+const arrearsChangeNode = (r: Row) => ({
+  owed: r.owed, customers: r.customers, amounts: r.amounts, blockNumber: Number(r.block_number), logIndex: r.log_index, timestamp: Number(r.timestamp), txHash: r.tx_hash,
+});
+
 const BATCH_FROM = `(SELECT b.*, c.status, c.reason, c.checked_at FROM batches b LEFT JOIN batch_checks c USING (gateway_id, batch_id)) bx`;
 const DISPUTE_FROM = `(SELECT d.*, r.upheld, r.expired, r.refund, r.from_earnings, r.from_stake, r.from_fees, r.timestamp AS resolved_at
   FROM disputes d LEFT JOIN dispute_resolutions r USING (dispute_id)) dx`;
@@ -109,6 +117,29 @@ const ph = (params: unknown[], v: unknown) => {
   params.push(v);
   return `$${params.length}`;
 };
+
+/**
+ * Each report's arrears now: its newest ArrearsSet (derived, not stored, so a reorg's DELETE is all
+ * it takes). `inner` picks reports before the newest row is taken, so a filter on the lists of any
+ * change (a customer) still finds paid-off reports. Pages are keyed by the report's SlaReported
+ * position, which never moves: a walk through the pages stays stable while arrears change.
+ */
+function arrearsFrom(inner: string[]): string {
+  return `(SELECT DISTINCT ON (a.report_key) a.*, r.block_number AS report_block, r.log_index AS report_log
+    FROM arrears_changes a JOIN sla_reports r USING (report_key) ${inner.length ? `WHERE ${inner.join(" AND ")}` : ""}
+    ORDER BY a.report_key, a.block_number DESC, a.log_index DESC) ax`;
+}
+/** SQL: the report's arrears lists named `customer` (a JSON array parameter) at some change. */
+const namesCustomer = (param: string) => `a.report_key IN (SELECT report_key FROM arrears_changes WHERE customers @> ${param}::jsonb)`;
+
+function arrearsPage(ctx: GqlContext, f: { provider?: string; customer?: string; open?: boolean | null }, args: PageArgs) {
+  const params: unknown[] = [];
+  const inner: string[] = [];
+  if (f.provider) inner.push(`a.provider = ${ph(params, f.provider)}`);
+  if (f.customer) inner.push(namesCustomer(ph(params, JSON.stringify([f.customer]))));
+  const where = f.open == null ? [] : [f.open ? "owed > 0" : "owed = 0"];
+  return page(ctx.db, { select: "*", from: arrearsFrom(inner), where, params, keys: ["report_block", "report_log"], defaultDirection: "desc" }, args, arrearsNode);
+}
 
 // ------------------------------------------------------------------ providers
 
@@ -214,6 +245,8 @@ const Provider = {
   slaCreditsPaid: (p: ProviderParent, args: PageArgs, ctx: GqlContext) => ledgerPage(ctx, ["provider = $1", "kind = 'SLA_CREDIT'"], [p.address], args),
   slaCreditsPaidTotal: async (p: ProviderParent, _: Args, ctx: GqlContext) =>
     big((await ctx.db.query(`SELECT coalesce(sum(amount), 0) AS s FROM ledger WHERE provider = $1 AND kind = 'SLA_CREDIT'`, [p.address]))[0]!.s),
+  arrearsOwed: async (p: ProviderParent, _: Args, ctx: GqlContext) =>
+    big((await ctx.db.query(`SELECT coalesce(sum(owed), 0) AS s FROM ${arrearsFrom(["a.provider = $1"])}`, [p.address]))[0]!.s),
   slashes: (p: ProviderParent, args: PageArgs, ctx: GqlContext) =>
     page(ctx.db, { select: "*", from: "slashes", where: ["provider = $1"], params: [p.address], keys: ["block_number", "log_index"], defaultDirection: "desc" }, args, slashNode),
   entries: (p: ProviderParent, args: PageArgs, ctx: GqlContext) =>
@@ -255,6 +288,13 @@ const Customer = {
   },
   disputes: (c: CustomerParent, args: PageArgs, ctx: GqlContext) =>
     page(ctx.db, { select: "*", from: DISPUTE_FROM, where: ["customer = $1"], params: [c.address], keys: ["dispute_id"], defaultDirection: "desc" }, args, disputeNode),
+  // The customer's entries of each report's current lists (a customer may be listed twice).
+  arrearsDue: async (c: CustomerParent, _: Args, ctx: GqlContext) =>
+    big((await ctx.db.query(
+      `SELECT coalesce(sum(z.amount::numeric), 0) AS s FROM ${arrearsFrom([namesCustomer("$2")])},
+         ROWS FROM (jsonb_array_elements_text(ax.customers), jsonb_array_elements_text(ax.amounts)) AS z(customer, amount) WHERE z.customer = $1`,
+      [c.address, JSON.stringify([c.address])]))[0]!.s),
+  arrears: (c: CustomerParent, args: PageArgs & { open?: boolean | null }, ctx: GqlContext) => arrearsPage(ctx, { customer: c.address, open: args.open }, args),
 };
 
 async function customerOf(ctx: GqlContext, a: string): Promise<CustomerParent | null> {
@@ -320,11 +360,23 @@ async function receiptSpend(r: { gatewayId: number; provider: string; windowStar
 const SlaReport = {
   receiptSpend: (r: any, _: Args, ctx: GqlContext) => receiptSpend(r, ctx),
   spendMatchesReceipts: async (r: any, _: Args, ctx: GqlContext) => (await receiptSpend(r, ctx)) === big(r.totalSpend),
+  arrears: async (r: { reportKey: string }, _: Args, ctx: GqlContext) => {
+    const row = (await ctx.db.query(`SELECT * FROM ${arrearsFrom(["a.report_key = $1"])}`, [r.reportKey]))[0];
+    return row ? arrearsNode(row) : null;
+  },
+};
+
+const Arrears = {
+  report: async (r: { reportKey: string }, _: Args, ctx: GqlContext) =>
+    slaNode((await ctx.db.query(`SELECT * FROM sla_reports WHERE report_key = $1`, [r.reportKey]))[0]!),
+  history: (r: { reportKey: string }, args: PageArgs, ctx: GqlContext) =>
+    page(ctx.db, { select: "*", from: "arrears_changes", where: ["report_key = $1"], params: [r.reportKey], keys: ["block_number", "log_index"], defaultDirection: "asc" }, args, arrearsChangeNode),
 };
 
 export const resolvers = {
   BigInt: BigIntScalar,
   SlaReport,
+  Arrears,
   Provider,
   Customer,
   Batch,
@@ -417,6 +469,8 @@ export const resolvers = {
       if (a.where?.gatewayId != null) where.push(`gateway_id = ${ph(params, a.where.gatewayId)}`);
       return page(ctx.db, { select: "*", from: "sla_reports", where, params, keys: ["block_number", "log_index"], defaultDirection: "desc" }, a, slaNode);
     },
+    arrears: (_: unknown, a: Args, ctx: GqlContext) =>
+      arrearsPage(ctx, { provider: optAddress(a.where?.provider, "provider"), customer: optAddress(a.where?.customer, "customer"), open: a.where?.open }, a),
     slashes: (_: unknown, a: Args, ctx: GqlContext) => {
       const params: unknown[] = [];
       const where: string[] = [];
