@@ -4,7 +4,7 @@
  * `npm run indexer:reconcile` and by the tests, so both check the same thing.
  */
 import { createPublicClient, http, type Address, type PublicClient } from "viem";
-import { providerStakingAbi, settlementAbi, type Deployment } from "@tollgate/protocol";
+import { providerStakingAbi, settlementAbi, slaCreditsAbi, type Deployment } from "@tollgate/protocol";
 
 export type Difference = { account: string; field: string; indexer: string; chain: string };
 export type ReconcileResult = { block: number; customers: number; providers: number; differences: Difference[] };
@@ -29,7 +29,7 @@ async function all<T>(url: string, query: string, pick: (d: any) => { nodes: T[]
 
 const CUSTOMERS = `query($after: String) { customers(first: 1000, after: $after) { nodes { address available pending unlockAt } pageInfo { endCursor hasNextPage } } }`;
 const PROVIDERS = `query($after: String) { providers(first: 200, after: $after) {
-  nodes { address stake { bonded unbonding unlockAt jailed locked withdrawable } earnings { claimable vesting nextVestAt } }
+  nodes { address stake { bonded unbonding unlockAt jailed locked withdrawable } earnings { claimable vesting nextVestAt } arrearsOwed }
   pageInfo { endCursor hasNextPage } } }`;
 const STATUS = `{ indexerStatus { lastBlock } totals { escrowed staked } }`;
 
@@ -48,7 +48,7 @@ export async function reconcile(opts: { graphqlUrl: string; rpcUrl: string; depl
   for (let i = 0; i < 10 && !snap.stable; i++) snap = await snapshot(opts.graphqlUrl);
   if (!snap.stable) throw new Error("the indexer kept advancing during reconciliation: run it again when the chain is quieter");
   const blockNumber = BigInt(snap.block);
-  const { settlement, providerStaking } = opts.deployment.contracts;
+  const { settlement, providerStaking, slaCredits } = opts.deployment.contracts;
   const read = <T>(address: Address, abi: any, functionName: string, args: unknown[] = []) =>
     client.readContract({ address, abi, functionName, args, blockNumber }) as Promise<T>;
   const diffs: Difference[] = [];
@@ -73,6 +73,7 @@ export async function reconcile(opts: { graphqlUrl: string; rpcUrl: string; depl
     cmp(p.address, "earnings.claimable", p.earnings.claimable, claimable);
     cmp(p.address, "earnings.vesting", p.earnings.vesting, vesting);
     cmp(p.address, "earnings.nextVestAt", p.earnings.nextVestAt ?? 0, nextVestAt);
+    cmp(p.address, "arrearsOwed", p.arrearsOwed, await read<bigint>(slaCredits, slaCreditsAbi, "arrearsOf", [p.address]));
   }
   cmp("protocol", "totalEscrowed", snap.totals.escrowed, await read<bigint>(settlement, settlementAbi, "totalEscrowed"));
   cmp("protocol", "totalStaked", snap.totals.staked, await read<bigint>(providerStaking, providerStakingAbi, "totalStaked"));
