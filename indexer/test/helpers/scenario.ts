@@ -5,8 +5,8 @@
  * an SLA report that slashes and jails, unjail, claims, stake withdrawal, pauses and freezes.
  */
 import { bytesToHex, keccak256, toHex, type Address, type Hex } from "viem";
-import { modelId, type BatchEntry, type Receipt } from "@tollgate/protocol";
-import { MODEL_A, MODEL_B, modelInfo, receiptsFor, settle, signSla, type Devnet } from "./devnet.ts";
+import { modelId, slaCreditsAbi, type BatchEntry, type Receipt } from "@tollgate/protocol";
+import { MODEL_A, MODEL_B, modelInfo, receiptsFor, settle, signSla, type Devnet, type Wallet } from "./devnet.ts";
 import type { GatewayStub } from "./gateway-stub.ts";
 
 export const USDC = 1_000_000n;
@@ -174,4 +174,18 @@ export async function setupBasic(dn: Devnet) {
 
 export function entry(customer: Address, provider: Address, requests: number, promptTokens: bigint, completionTokens: bigint): BatchEntry {
   return { customer, provider, model: MODEL_A, requests, promptTokens, completionTokens, promptPrice: 100_000n, completionPrice: 200_000n };
+}
+
+/**
+ * Gateway 1's report of `provider`'s window [now - startAgo, now - endAgo) at 99% availability, so
+ * the tier's 25% cap sets each customer's credit (a quarter of its spend); returns the report key.
+ */
+export async function submitSlaReport(dn: Devnet, signer: Wallet, submitter: Wallet, provider: Address, spends: [Address, bigint][], startAgo: number, endAgo: number): Promise<Hex> {
+  const now = await dn.now();
+  const report = {
+    gatewayId: GATEWAY_ID, provider, tier: 0, windowStart: now - BigInt(startAgo), windowEnd: now - BigInt(endAgo), requests: 5_000, availabilityPpm: 990_000,
+    p95TtftMs: 200, deadline: now + 3600n, spends: spends.map(([customer, spend]) => ({ customer, spend })),
+  };
+  await dn.send(submitter, "slaCredits", "submitReport", [report, await signSla(dn, signer, report)]);
+  return dn.pc.readContract({ address: dn.deployment.contracts.slaCredits, abi: slaCreditsAbi, functionName: "reportKey", args: [GATEWAY_ID, provider, 0, report.windowStart] });
 }
