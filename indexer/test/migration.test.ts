@@ -1,12 +1,13 @@
 /**
- * A database indexed before disputes had a deadline: on start, each dispute gets the deadline the
- * contract gave it, from the stored events alone (the period in force just before it opened).
+ * Databases indexed before a column or table existed: on start, what is missing is filled in from
+ * the stored events alone. Disputes get the deadline the contract gave them (the period in force
+ * just before they opened); arrears_changes gets every stored ArrearsSet.
  */
 import { test } from "node:test";
 import assert from "node:assert/strict";
 import { openPglite } from "../src/db/db.ts";
 import { SCHEMA } from "../src/db/schema.ts";
-import { fillResolveBy } from "../src/sync/follower.ts";
+import { fillArrears, fillResolveBy } from "../src/sync/follower.ts";
 
 test("disputes stored without resolveBy get openedAt + the period in force at their log", async () => {
   const db = await openPglite("memory://");
@@ -29,5 +30,24 @@ test("disputes stored without resolveBy get openedAt + the period in force at th
   // Filled once: a second start changes nothing.
   await fillResolveBy(db, 1n);
   assert.deepEqual((await db.query(`SELECT resolve_by FROM disputes ORDER BY dispute_id`)).map((r) => Number(r.resolve_by)), [1_000 + WEEK, 2_000 + 86_400]);
+  await db.close();
+});
+
+test("a database indexed before arrears_changes existed gets its rows from the stored ArrearsSet events", async () => {
+  const db = await openPglite("memory://");
+  const event = (block: number, logIndex: number, contract: string, name: string, args: object) =>
+    db.query(`INSERT INTO events (block_number, log_index, timestamp, tx_hash, contract, name, args) VALUES ($1, $2, 100, '0xt', $3, $4, $5)`,
+      [block, logIndex, contract, name, JSON.stringify(args)]);
+  const key = `0x${"11".repeat(32)}`;
+  await event(5, 0, "SlaCredits", "ArrearsSet", { reportKey: key, provider: "0xp", owed: "500", customers: ["0xa", "0xb"], amounts: ["300", "200"] });
+  await event(5, 1, "SlaCredits", "SlaReported", { reportKey: key });
+  await event(9, 0, "SlaCredits", "ArrearsSet", { reportKey: key, provider: "0xp", owed: "0", customers: [], amounts: [] });
+  await fillArrears(db);
+  await fillArrears(db); // every start runs it: the rows are not copied twice
+  const rows = await db.query(`SELECT block_number, report_key, provider, owed, customers, amounts FROM arrears_changes ORDER BY block_number`);
+  assert.deepEqual(rows.map((r) => [Number(r.block_number), r.report_key, r.provider, String(r.owed), r.customers, r.amounts]), [
+    [5, key, "0xp", "500", ["0xa", "0xb"], ["300", "200"]],
+    [9, key, "0xp", "0", [], []],
+  ]);
   await db.close();
 });
