@@ -90,8 +90,8 @@ function scenarioSuite(name: string, dbOpts: () => Promise<{ opts: Record<string
         a: provider(address: $a) { registered status profile { gpuCount region metadataURI } workers
              models { modelId name listed promptPrice completionPrice nextEffectiveAt delistAt priceHistory { kind } }
              earnings { claimable vesting claimed totalCredited totalRefunded } stakeHistory(first: 100) { nodes { kind } } }
-        b: provider(address: $b) { status slashes { nodes { reason paid requested } } slaReports { nodes { creditPaid creditOwed creditBps totalSpend receiptSpend spendMatchesReceipts } }
-             slaCreditsPaidTotal stakeHistory(first: 100) { nodes { kind } } }
+        b: provider(address: $b) { status slashes { nodes { reason paid requested } } slaReports { nodes { creditPaid creditOwed creditBps totalSpend receiptSpend spendMatchesReceipts arrears { owed customers amounts } } }
+             slaCreditsPaidTotal arrearsOwed stakeHistory(first: 100) { nodes { kind } } }
       }`, { a: A, b: B });
       assert.equal(d.a.registered, true);
       assert.equal(d.a.profile.gpuCount, 4, "ProfileUpdated is applied");
@@ -117,6 +117,9 @@ function scenarioSuite(name: string, dbOpts: () => Promise<{ opts: Record<string
       assert.equal(d.b.slashes.nodes[0].paid, String(100_000_000n), "the whole 100 USDC stake was taken");
       assert.equal(d.b.slaReports.nodes[0].creditOwed, String(250_000_000n));
       assert.equal(d.b.slaCreditsPaidTotal, d.b.slaReports.nodes[0].creditPaid);
+      // The 150 USDC unpaid, per customer pro rata (C1 60% of it, C2 40%), never collected.
+      assert.deepEqual(d.b.slaReports.nodes[0].arrears, { owed: "150000000", customers: story.customers, amounts: ["90000000", "60000000"] });
+      assert.equal(d.b.arrearsOwed, "150000000");
       // The gateway claimed 1,000 USDC of spend; the published receipts of the window hold far less: flagged.
       assert.equal(d.b.slaReports.nodes[0].spendMatchesReceipts, false);
       assert.ok(BigInt(d.b.slaReports.nodes[0].receiptSpend) < BigInt(d.b.slaReports.nodes[0].totalSpend));
@@ -128,7 +131,7 @@ function scenarioSuite(name: string, dbOpts: () => Promise<{ opts: Record<string
       if (skipped) return t.skip(skipped);
       const [C1] = story.customers;
       const d: any = await gql(ix.url, `query($c: String!) { customer(address: $c) {
-        available pending totalDeposited totalWithdrawn totalCharged totalSlaCredits totalRefunds
+        available pending totalDeposited totalWithdrawn totalCharged totalSlaCredits totalRefunds arrearsDue
         deposits { nodes { amount payer } } withdrawals { nodes { kind amount } } charges(first: 100) { nodes { amount provider gatewayId batchId entryIndex } }
         slaCredits { nodes { amount provider } } balanceHistory(first: 1000) { nodes { kind amount available pending } } } }`, { c: C1 });
       const c = d.customer;
@@ -137,6 +140,7 @@ function scenarioSuite(name: string, dbOpts: () => Promise<{ opts: Record<string
       assert.deepEqual(c.withdrawals.nodes.map((w: any) => w.kind).reverse(), ["WITHDRAWAL_REQUESTED", "WITHDRAWAL_CANCELED", "WITHDRAWAL_REQUESTED", "WITHDRAWN"]);
       assert.equal(c.totalWithdrawn, "30000000");
       assert.equal(c.totalSlaCredits, "60000000", "C1 spent 600 of 1,000 USDC in the window: 60% of the 100 USDC paid");
+      assert.equal(c.arrearsDue, "90000000", "and is owed 60% of the 150 USDC B's stake could not pay");
       assert.equal(c.totalRefunds, "8000000");
       // The history's last balance is the balance, and every step adds up.
       const h = c.balanceHistory.nodes;
