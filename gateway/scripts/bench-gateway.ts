@@ -10,6 +10,7 @@
  *   BENCH_DATABASE_URL=postgres://… npm run bench:gateway   # the gateway on PostgreSQL instead of PGlite
  *   BENCH_PROFILE=/tmp/prof npm run bench:gateway           # V8 CPU profiles of the gateway and the proxy
  *   BENCH_GATEWAY_NODE_FLAGS="--trace-gc" npm run bench:gateway   # extra node flags for the gateway process
+ *   BENCH_HEAP_GROWING_PERCENT=0 npm run bench:gateway  # the gateway with V8's own heap growth (default: the gateway's, 300)
  *   BENCH_GATEWAY_LOG=/tmp/gw.log BENCH_GATEWAY_NODE_FLAGS="--trace-gc-nvp" npm run bench:gateway  # the gateway's stdout in a file
  *   BENCH_ALLOC_PROFILE=/tmp/gw.heapprofile npm run bench:gateway  # sampled allocations of the gateway, garbage included
  *   BENCH_ALLOC_SURVIVORS=1 BENCH_ALLOC_PROFILE=…  # only what outlived a young-generation collection
@@ -65,6 +66,9 @@ if (role === "gateway-process") {
   const opts = JSON.parse(process.env.BENCH_GATEWAY_OPTIONS!);
   const { buildGateway } = await import("../src/server.ts");
   const { createLogger } = await import("../src/shared/log.ts");
+  // The process-wide setting the gateway's entry point (cli.ts) applies from its configuration.
+  const { setHeapGrowingPercent, HEAP_GROWING_PERCENT } = await import("../src/shared/heap-growth.ts");
+  setHeapGrowingPercent(Number(process.env.BENCH_HEAP_GROWING_PERCENT ?? HEAP_GROWING_PERCENT));
   const gw = await buildGateway({ ...opts, logger: createLogger("silent") });
   const u = await gw.listen();
   await gw.follower.syncOnce();
@@ -296,7 +300,7 @@ const cpuSeconds = (pid: number | undefined): number | null => {
  * The gateway's own view from its Prometheus metrics: garbage-collection time by kind (cumulative)
  * and event-loop delay (prom-client resets that histogram on every scrape).
  */
-type GatewayVitals = { gc: Map<string, { count: number; sum: number }>; loopP50: number; loopP99: number; loopMax: number };
+type GatewayVitals = { gc: Map<string, { count: number; sum: number }>; loopP50: number; loopP99: number; loopMax: number; heapMb: number; rssMb: number };
 async function gatewayVitals(): Promise<GatewayVitals> {
   const text = await (await fetch(`${url}/metrics`)).text();
   const gc = new Map<string, { count: number; sum: number }>();
@@ -307,7 +311,8 @@ async function gatewayVitals(): Promise<GatewayVitals> {
   }
   // monitorEventLoopDelay samples with a 10 ms timer: its figures include the 10 ms itself.
   const lag = (name: string) => Math.max(0, Number(new RegExp(`^tollgate_gateway_nodejs_eventloop_lag_${name}_seconds ([\\d.e+-]+)$`, "m").exec(text)?.[1] ?? 0) * 1000 - 10);
-  return { gc, loopP50: lag("p50"), loopP99: lag("p99"), loopMax: lag("max") };
+  const mb = (name: string) => Number(new RegExp(`^tollgate_gateway_${name} ([\\d.e+-]+)$`, "m").exec(text)?.[1] ?? 0) / 2 ** 20;
+  return { gc, loopP50: lag("p50"), loopP99: lag("p99"), loopMax: lag("max"), heapMb: mb("nodejs_heap_size_used_bytes"), rssMb: mb("process_resident_memory_bytes") };
 }
 
 const sortedOf = (turns: Turn[], of: "ttft" | "outside") => turns.flatMap((t) => t[of]).sort((a, b) => a - b);
@@ -349,6 +354,7 @@ async function measure(label: string): Promise<Partial<Record<Path, Figures>>> {
   const cpu = { gateway: 0, proxy: 0, worker: 0, load: 0 };
   const gcDuring = new Map<string, { count: number; sum: number }>();
   const loop = { p50: [] as number[], p99: [] as number[], max: 0 };
+  const memory = { heapMb: 0, rssMb: 0 }; // the most seen at the end of a turn
   const turns: Record<Path, Turn[]> = { direct: [], proxy: [], gateway: [] };
   for (let round = 1; round <= ROUNDS; round++) {
     for (const p of PATHS.map((_, i) => PATHS[(i + round - 1) % PATHS.length]!)) {
@@ -366,6 +372,8 @@ async function measure(label: string): Promise<Partial<Record<Path, Figures>>> {
         loop.p50.push(after.loopP50);
         loop.p99.push(after.loopP99);
         loop.max = Math.max(loop.max, after.loopMax);
+        memory.heapMb = Math.max(memory.heapMb, after.heapMb);
+        memory.rssMb = Math.max(memory.rssMb, after.rssMb);
       }
       if (p !== "direct" && before.hop !== null) cpu[p] += cpuSeconds(procs[p])! - before.hop;
       if (before.worker !== null) cpu.worker += cpuSeconds(procs.worker)! - before.worker;
@@ -396,7 +404,7 @@ async function measure(label: string): Promise<Partial<Record<Path, Figures>>> {
   }
   if (gcDuring.size > 0) {
     const kinds = [...gcDuring].map(([k, v]) => `${k} ${v.count} × ${v.count ? ((v.sum * 1000) / v.count).toFixed(1) : 0} ms`).join(", ");
-    log(`  gateway during its turns: GC ${kinds}; event-loop delay p50 ${Math.max(...loop.p50).toFixed(2)} ms, p99 ${Math.max(...loop.p99).toFixed(2)} ms, max ${loop.max.toFixed(1)} ms (worst turn)`);
+    log(`  gateway during its turns: GC ${kinds}; event-loop delay p50 ${Math.max(...loop.p50).toFixed(2)} ms, p99 ${Math.max(...loop.p99).toFixed(2)} ms, max ${loop.max.toFixed(1)} ms (worst turn); heap used up to ${memory.heapMb.toFixed(0)} MB, resident up to ${memory.rssMb.toFixed(0)} MB`);
   }
   const figures: Partial<Record<Path, Figures>> = {};
   for (const hop of PATHS.filter((p) => p !== "direct")) {

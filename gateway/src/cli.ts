@@ -2,9 +2,11 @@
 /** tollgate-gateway: configuration from the environment (see docs/gateway.md), then serve until SIGTERM. */
 import { configFromEnv, ConfigError } from "./config.ts";
 import { buildGateway } from "./server.ts";
+import { setHeapGrowingPercent } from "./shared/heap-growth.ts";
 
 try {
   const config = configFromEnv();
+  setHeapGrowingPercent(config.heapGrowingPercent);
   // Chaos testing only: die with SIGKILL at a step of posting a batch (see test/crash.test.ts).
   const crashAt = process.env.TOLLGATE_CHAOS_KILL_AT;
   const gw = await buildGateway({
