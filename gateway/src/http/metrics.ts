@@ -22,7 +22,7 @@ export function createMetrics() {
     probes: new Counter({ name: "tollgate_probes_total", help: "Synthetic probes by outcome", labelNames: ["outcome"], registers: [registry] }),
     // SLA arrears of this gateway's reports (settlement/arrears-collector.ts); only the leader sets them.
     arrearsCollected: new Counter({ name: "tollgate_sla_arrears_collected_base_units_total", help: "SLA arrears collected into customers' escrow, USDC base units", labelNames: ["provider"], registers: [registry] }),
-    arrearsCollections: new Counter({ name: "tollgate_sla_arrears_collections_total", help: "collectArrears transactions by outcome (collected, failed)", labelNames: ["outcome"], registers: [registry] }),
+    arrearsCollections: new Counter({ name: "tollgate_sla_arrears_collections_total", help: "SLA arrears collections by outcome: collected (a collectArrears mined), failed (a read, simulation or transaction failed)", labelNames: ["outcome"], registers: [registry] }),
     arrearsOpen: new Gauge({ name: "tollgate_sla_arrears_open_base_units", help: "SLA credit still owed to customers by provider, USDC base units", labelNames: ["provider"], registers: [registry] }),
   };
 }
