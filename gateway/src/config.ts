@@ -60,6 +60,12 @@ export const configSchema = z.object({
   heartbeatIntervalMs: int(100, 600_000).default(10_000),
   probeIntervalMs: int(0, 3_600_000).default(30_000),
   slaWindowSec: int(0, 31 * 86_400).default(0),
+  /**
+   * Backstop pass of the SLA arrears keeper: every provider with open arrears is checked this often,
+   * besides on its Staked / StakeUnlocked events (a missed log, a failed attempt). Five minutes, like
+   * the full re-read of provider state: stake changes are rare, and a check is two reads per provider.
+   */
+  arrearsCheckMs: int(1_000, 86_400_000).default(300_000),
   /** Drift between worker and gateway token counts above this fraction is recorded. */
   driftThreshold: z.coerce.number().min(0).max(1).default(0.05),
   siweTtlSec: int(10, 3600).default(300),
@@ -143,6 +149,7 @@ export const ENV_NAMES: Record<keyof GatewayConfig, string> = {
   heartbeatIntervalMs: "TOLLGATE_HEARTBEAT_MS",
   probeIntervalMs: "TOLLGATE_PROBE_INTERVAL_MS",
   slaWindowSec: "TOLLGATE_SLA_WINDOW_SEC",
+  arrearsCheckMs: "TOLLGATE_ARREARS_CHECK_MS",
   driftThreshold: "TOLLGATE_DRIFT_THRESHOLD",
   siweTtlSec: "TOLLGATE_SIWE_TTL_SEC",
   authRequestsPerMinute: "TOLLGATE_AUTH_REQUESTS_PER_MIN",

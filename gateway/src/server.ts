@@ -28,6 +28,7 @@ import { Sli } from "./settlement/sli.ts";
 import { ChainFollower } from "./settlement/follower.ts";
 import { BatchPoster, type PosterStage } from "./settlement/poster.ts";
 import { SlaReporter } from "./settlement/sla-reporter.ts";
+import { ArrearsCollector } from "./settlement/arrears-collector.ts";
 import { createLogger } from "./shared/log.ts";
 import { ApiError } from "./shared/errors.ts";
 import type { Ctx } from "./context.ts";
@@ -186,6 +187,7 @@ export async function buildGateway(options: GatewayOptions): Promise<Gateway> {
   const poster = new BatchPoster(ctx, onBatchStage);
   const prober = new Prober(ctx);
   const sla = new SlaReporter(ctx);
+  const arrears = new ArrearsCollector(ctx);
   await sla.windowStart(); // the first start opens the first SLA window
   const timers: NodeJS.Timeout[] = [];
   const providerEvents = new ProviderEvents({ client: publicClient, registryAddress: config.registry, stakingAddress: config.staking, reads, workers: registry, log, pollMs: config.chainPollMs });
@@ -229,6 +231,7 @@ export async function buildGateway(options: GatewayOptions): Promise<Gateway> {
       follower.start();
       poster.start();
       sla.start();
+      arrears.start();
     }
     prober.start();
     await providerEvents.start().catch((err: Error) => log.warn({ err: err.message }, "provider events: could not start; the slow refresh still runs"));
@@ -248,6 +251,7 @@ export async function buildGateway(options: GatewayOptions): Promise<Gateway> {
             follower.start();
             poster.start();
             sla.start();
+            arrears.start();
           }
         });
     };
@@ -281,6 +285,7 @@ export async function buildGateway(options: GatewayOptions): Promise<Gateway> {
       sla.stop();
       await providerEvents.stop();
       await follower.stop();
+      await arrears.stop();
       await poster.stop();
       await app.close();
       await ctx.receipts.idle();

@@ -20,5 +20,9 @@ export function createMetrics() {
     batches: new Counter({ name: "tollgate_batches_total", help: "Settlement batches by outcome", labelNames: ["outcome"], registers: [registry] }),
     workers: new Gauge({ name: "tollgate_workers", help: "Registered workers by state", labelNames: ["state"], registers: [registry] }),
     probes: new Counter({ name: "tollgate_probes_total", help: "Synthetic probes by outcome", labelNames: ["outcome"], registers: [registry] }),
+    // SLA arrears of this gateway's reports (settlement/arrears-collector.ts); only the leader sets them.
+    arrearsCollected: new Counter({ name: "tollgate_sla_arrears_collected_base_units_total", help: "SLA arrears collected into customers' escrow, USDC base units", labelNames: ["provider"], registers: [registry] }),
+    arrearsCollections: new Counter({ name: "tollgate_sla_arrears_collections_total", help: "SLA arrears collections by outcome: collected (a collectArrears mined), failed (a read, simulation or transaction failed)", labelNames: ["outcome"], registers: [registry] }),
+    arrearsOpen: new Gauge({ name: "tollgate_sla_arrears_open_base_units", help: "SLA credit still owed to customers by provider, USDC base units", labelNames: ["provider"], registers: [registry] }),
   };
 }

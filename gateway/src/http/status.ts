@@ -1,6 +1,7 @@
 /** GET /status (JSON for humans and the dApp) and GET /metrics (Prometheus). */
 import type { FastifyInstance } from "fastify";
 import type { Ctx } from "../context.ts";
+import { arrearsByProvider } from "../settlement/arrears-book.ts";
 
 export function statusRoutes(ctx: Ctx) {
   return async (app: FastifyInstance) => {
@@ -10,6 +11,7 @@ export function statusRoutes(ctx: Ctx) {
       const batches = await ctx.db.query(`SELECT state, COUNT(*) AS n, MAX(id) AS last FROM batches GROUP BY state`);
       const unbatched = await ctx.db.query(`SELECT COUNT(*) AS n FROM receipts WHERE batch_id IS NULL AND status <> 3`);
       const providers = [...new Set(workers.map((w) => w.provider))];
+      const arrears = await arrearsByProvider(ctx.db);
       return {
         status: "ok",
         uptimeSec: Math.round((now - ctx.startedAt) / 1000),
@@ -31,6 +33,8 @@ export function statusRoutes(ctx: Ctx) {
         providers: providers.map((p) => ({ provider: p, sli: ctx.sli.snapshot(p) })),
         batches: Object.fromEntries(batches.map((b) => [String(b.state), { count: Number(b.n), last: String(b.last) }])),
         unbatchedReceipts: Number(unbatched[0]?.n ?? 0),
+        // SLA credit this gateway's reports still owe customers (USDC base units), collected once the provider has stake.
+        slaArrears: arrears.map((a) => ({ provider: a.provider, owed: a.owed.toString(), reports: a.reports })),
       };
     });
     app.get("/metrics", async (_req, reply) => {

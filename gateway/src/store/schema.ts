@@ -125,4 +125,20 @@ export const SCHEMA = [
     total jsonb NOT NULL,
     PRIMARY KEY (provider, minute)
   )`,
+  // Open SLA arrears of this gateway's reports: the lists of each report's latest ArrearsSet, which
+  // collectArrears must be given back (the chain keeps only their hash). A report paid off is deleted.
+  // owed is a uint96 on-chain, beyond bigint's range; (block, log_index) is the event applied, so an
+  // older event read again never overwrites a newer one.
+  `CREATE TABLE IF NOT EXISTS sla_arrears (
+    report_key text PRIMARY KEY,
+    provider text NOT NULL,
+    owed numeric(40,0) NOT NULL,
+    customers jsonb NOT NULL,
+    amounts jsonb NOT NULL,
+    opened_block bigint NOT NULL,
+    opened_log int NOT NULL,
+    block bigint NOT NULL,
+    log_index int NOT NULL
+  )`,
+  `CREATE INDEX IF NOT EXISTS sla_arrears_provider ON sla_arrears (provider, opened_block, opened_log)`,
 ];

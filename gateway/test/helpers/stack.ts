@@ -36,8 +36,8 @@ export type Env = {
   stop(): Promise<void>;
 };
 
-/** Chain + contracts + `providerCount` staked providers (one authorized worker key each) + a funded customer. */
-export async function startEnv(opts: { providers?: number; deposit?: bigint; prices?: { promptPrice: bigint; completionPrice: bigint }[] } = {}): Promise<Env> {
+/** Chain + contracts + `providerCount` staked providers (1,000 USDC each unless `stake`; authorized worker keys) + a funded customer. */
+export async function startEnv(opts: { providers?: number; deposit?: bigint; prices?: { promptPrice: bigint; completionPrice: bigint }[]; stake?: bigint } = {}): Promise<Env> {
   const chain = await startChain();
   const deployer = chain.wallet(ANVIL_KEYS[0]!);
   const contracts = await deployProtocol(deployer, chain.publicClient);
@@ -51,6 +51,7 @@ export async function startEnv(opts: { providers?: number; deposit?: bigint; pri
     await setupProvider(contracts, deployer, wallet, chain.publicClient, {
       models: [{ name: MODEL, ...price }],
       workers: workerKeys.map((k) => privateKeyToAccount(k).address),
+      ...(opts.stake !== undefined && { stake: opts.stake }),
     });
     providers.push({ wallet, workerKeys });
   }
