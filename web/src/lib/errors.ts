@@ -44,6 +44,8 @@ const WORDS: Record<string, (a: Args) => string> = {
   DisputeNotOpen: (a) => `Dispute #${String(a[0])} is already closed (decided or expired).`,
   DisputeNotExpired: (a) => `Dispute #${String(a[0])} cannot be closed yet: the arbiter has until ${when(a[1])} to decide.`,
   ResolutionDeadlinePassed: (a) => `The deadline to decide dispute #${String(a[0])} passed at ${when(a[1])}; it can only be closed as expired now.`,
+  NoArrears: () => "Nothing is owed on this SLA report any more: its arrears are already paid.",
+  ArrearsMismatch: () => "What this report owes changed since the page read it (someone collected part of it): refresh and collect again.",
   EnforcedPause: () => "The protocol is paused by the guardian; only exits that are safe while paused work.",
   ERC20InsufficientBalance: (a) => `Your wallet holds ${usdc(a[1])}; this needs ${usdc(a[2])}.`,
   ERC20InsufficientAllowance: (a) => `The allowance is ${usdc(a[1])}; this needs ${usdc(a[2])}. Approve first.`,

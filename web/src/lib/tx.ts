@@ -6,7 +6,7 @@ import { useCallback, useState } from "react";
 import { useConfig } from "wagmi";
 import { waitForTransactionReceipt } from "wagmi/actions";
 import { useQueryClient } from "@tanstack/react-query";
-import type { Hex } from "viem";
+import type { Hex, TransactionReceipt } from "viem";
 import { describeError } from "./errors.ts";
 
 export type TxPhase = "idle" | "wallet" | "pending" | "confirmed" | "failed";
@@ -16,9 +16,12 @@ export function useTx() {
   const config = useConfig();
   const queryClient = useQueryClient();
   const [state, setState] = useState<TxState>({ phase: "idle" });
-  /** `send` returns the hash of a broadcast transaction; anything before it (signatures) counts as "wallet". */
+  /**
+   * `send` returns the hash of a broadcast transaction; anything before it (signatures) counts as
+   * "wallet". `outcome`, when given, says in words what the confirmed transaction did.
+   */
   const run = useCallback(
-    async (label: string, send: () => Promise<Hex>): Promise<boolean> => {
+    async (label: string, send: () => Promise<Hex>, outcome?: (receipt: TransactionReceipt) => string): Promise<boolean> => {
       setState({ phase: "wallet", label });
       try {
         const hash = await send();
@@ -26,7 +29,7 @@ export function useTx() {
         const receipt = await waitForTransactionReceipt(config, { hash, pollingInterval: 500 });
         await queryClient.invalidateQueries();
         if (receipt.status === "success") {
-          setState({ phase: "confirmed", hash, label });
+          setState({ phase: "confirmed", hash, label, ...(outcome && { message: outcome(receipt) }) });
           return true;
         }
         setState({ phase: "failed", hash, label, message: "The transaction reverted on-chain." });

@@ -5,9 +5,10 @@ import { Batches } from "./auditor/Batches.tsx";
 import { BatchDetail } from "./auditor/BatchDetail.tsx";
 import { Providers } from "./auditor/Providers.tsx";
 import { Disputes } from "./auditor/Disputes.tsx";
+import { SlaReports } from "./auditor/SlaReports.tsx";
 import { VerifyReceiptForm } from "../components/VerifyReceipt.tsx";
 
-const TABS = { batches: "Batches", providers: "Providers", disputes: "Disputes and slashes" } as const;
+const TABS = { batches: "Batches", providers: "Providers", sla: "SLA reports", disputes: "Disputes and slashes" } as const;
 
 function AuditorPageContent() {
   const path = usePath();
@@ -25,6 +26,7 @@ function AuditorPageContent() {
       </div>
       {tab === "batches" && <Batches />}
       {tab === "providers" && <Providers />}
+      {tab === "sla" && <SlaReports />}
       {tab === "disputes" && <Disputes />}
       <section><h2>Verify any receipt</h2><VerifyReceiptForm /></section>
     </>

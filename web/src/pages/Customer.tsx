@@ -6,6 +6,7 @@ import { TopUp } from "./customer/TopUp.tsx";
 import { Withdraw } from "./customer/Withdraw.tsx";
 import { Keys } from "./customer/Keys.tsx";
 import { Usage } from "./customer/Usage.tsx";
+import { ArrearsDue } from "./customer/Arrears.tsx";
 import { MyDisputes } from "../components/Disputes.tsx";
 
 function CustomerPageContent() {
@@ -15,6 +16,7 @@ function CustomerPageContent() {
       <RequireWallet>
         <SessionProvider>
           <BalanceBuckets />
+          <ArrearsDue />
           <div className="grid">
             <TopUp />
             <Withdraw />

@@ -4,6 +4,7 @@ import { Register, useRegistered } from "./provider/Register.tsx";
 import { Models } from "./provider/Models.tsx";
 import { Workers } from "./provider/Workers.tsx";
 import { Stake } from "./provider/Stake.tsx";
+import { StakeArrears } from "./provider/Arrears.tsx";
 import { Earnings } from "./provider/Earnings.tsx";
 import { Sla } from "./provider/Sla.tsx";
 import { MyDisputes } from "../components/Disputes.tsx";
@@ -15,6 +16,7 @@ function ProviderSections() {
       <Register />
       <Models enabled={registered} />
       <Stake enabled={registered} />
+      <StakeArrears />
       <Earnings />
       <MyDisputes party="provider" />
       <Workers enabled={registered} />

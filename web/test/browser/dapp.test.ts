@@ -2,7 +2,9 @@
  * The dApp in a real Chromium against a real local chain, the real contracts and the real gateway:
  * a provider registers, stakes and later claims; a customer tops up with a permit, signs in, creates
  * a key that works against the gateway, and verifies a receipt's proof in the browser; an auditor
- * verifies the same receipt. Prints the initial JavaScript size and the first meaningful render.
+ * verifies the same receipt. A provider whose stake cannot pay an SLA credit owes arrears: its
+ * customer, the provider and an auditor see the amount, and it is collected from the pages.
+ * Prints the initial JavaScript size and the first meaningful render.
  */
 import { after, before, describe, it } from "node:test";
 import assert from "node:assert/strict";
@@ -13,10 +15,11 @@ import { fileURLToPath } from "node:url";
 import { join } from "node:path";
 import { gzipSync } from "node:zlib";
 import type { BrowserContext, Page } from "playwright-core";
-import type { Hex } from "viem";
+import type { Abi, Hex } from "viem";
 import { generatePrivateKey, privateKeyToAccount } from "viem/accounts";
 import { chromiumMissing, openContext } from "./browser.ts";
 import { installWallet } from "./wallet.ts";
+import { providerRegistryAbi, providerStakingAbi, testUsdcAbi } from "@tollgate/protocol/generated/abis";
 import { ANVIL_KEYS, DISPUTE_WINDOW, MODEL, startStack, type Stack } from "./stack.ts";
 
 const WEB = fileURLToPath(new URL("../..", import.meta.url));
@@ -289,6 +292,81 @@ describe("dApp in Chromium", { skip: skip ?? false }, () => {
     } finally {
       await ctx.dispose();
     }
+  });
+
+  it("SLA arrears: the customer, the provider and an auditor see what a short stake owes, and it is collected from the pages", async () => {
+    // A second provider with 50 USDC staked, and a report that owes 100 USDC to each of two customers (25 % of 400):
+    // the stake pays 25 to each, 75 to each stays owed.
+    const slaKey = ANVIL_KEYS[3]!;
+    const slaProvider = privateKeyToAccount(slaKey).address;
+    const other = privateKeyToAccount(ANVIL_KEYS[9]!).address;
+    const c = stack.config.contracts;
+    await stack.mint(slaProvider, 300_000_000n);
+    await stack.sendAs(slaKey, c.providerRegistry, providerRegistryAbi as Abi, "register", [{ gpuModel: "L4", gpuCount: 1, vramGb: 24, region: "eu-west", metadataURI: "" }]);
+    await stack.sendAs(slaKey, c.usdc, testUsdcAbi as Abi, "approve", [c.providerStaking, 50_000_000n]);
+    await stack.sendAs(slaKey, c.providerStaking, providerStakingAbi as Abi, "stake", [50_000_000n]);
+    await stack.submitSlaReport(slaProvider, [[customer, 400_000_000n], [other, 400_000_000n]]);
+
+    // Each role in its own browser profile, with its own wallet.
+    const as = async (privateKey: Hex | null, path: string, act: (page: Page) => Promise<void>) => {
+      const ctx = await openContext();
+      try {
+        const page = privateKey ? await connectedPage(ctx, stack, privateKey, path) : await ctx.newPage();
+        if (!privateKey) await page.goto(`${stack.webUrl}${path}`);
+        await act(page);
+      } finally {
+        await ctx.dispose();
+      }
+    };
+
+    // The customer sees what is still owed; collecting before the provider stakes again pays nothing, and says so.
+    await as(customerKey, "/customer", async (page) => {
+      const mine = page.getByTestId("customer-arrears");
+      await page.getByTestId("arrears-due").filter({ hasText: "75.00 USDC" }).waitFor({ timeout: 20_000 });
+      assert.match(await mine.getByTestId("arrears-row").innerText(), /75\.00 USDC\s+150\.00 USDC/);
+      await mine.getByRole("button", { name: "Collect now" }).click();
+      await txConfirmed(page, "Collect SLA arrears");
+      assert.match(await mine.getByRole("status").innerText(), /Nothing was paid: the provider has no free stake yet\. 150\.00 USDC is still owed on this report\./);
+    });
+
+    // The provider sees the arrears under its stake, stakes 60 USDC and collects: pro rata, 30 to each customer.
+    await as(slaKey, "/provider", async (page) => {
+      const arrears = section(page, "SLA arrears");
+      await page.getByTestId("arrears-owed").filter({ hasText: "150.00 USDC" }).waitFor({ timeout: 20_000 });
+      assert.match(await arrears.innerText(), /locked in your stake/);
+      await page.getByTestId("stake-locked").filter({ hasText: "150.00 USDC" }).waitFor();
+      const stake = section(page, "Stake");
+      await stake.getByLabel("Stake amount").fill("60");
+      await stake.getByRole("button", { name: "Stake", exact: true }).click();
+      await txConfirmed(page, "Stake");
+      await arrears.getByRole("button", { name: "Collect now" }).click();
+      await txConfirmed(page, "Collect SLA arrears");
+      assert.match(await arrears.getByRole("status").innerText(), /Paid 60\.00 USDC to customers; 90\.00 USDC is still owed on this report\./);
+      await page.getByTestId("arrears-owed").filter({ hasText: "90.00 USDC" }).waitFor({ timeout: 20_000 });
+      await shot(page, "provider-arrears-collected");
+    });
+
+    // An auditor sees the report's open arrears.
+    await as(null, "/auditor", async (page) => {
+      await page.getByRole("tab", { name: "SLA reports" }).click();
+      await page.getByTestId("sla-report-arrears").filter({ hasText: "90.00 USDC to 2 customers" }).waitFor({ timeout: 20_000 });
+    });
+
+    // Once the provider has stake enough, the customer collects the rest: 45 USDC into its escrow, nothing more owed.
+    await stack.sendAs(slaKey, c.usdc, testUsdcAbi as Abi, "approve", [c.providerStaking, 100_000_000n]);
+    await stack.sendAs(slaKey, c.providerStaking, providerStakingAbi as Abi, "stake", [100_000_000n]);
+    await as(customerKey, "/customer", async (page) => {
+      const due = page.getByTestId("customer-arrears");
+      await page.getByTestId("arrears-due").filter({ hasText: "45.00 USDC" }).waitFor({ timeout: 20_000 });
+      const escrowBefore = await stack.escrowOf(customer);
+      await due.getByRole("button", { name: "Collect now" }).click();
+      await txConfirmed(page, "Collect SLA arrears");
+      assert.match(await due.getByRole("status").innerText(), /You received 45\.00 USDC \(90\.00 USDC to all customers of this report\); nothing more is owed to you on it\./);
+      assert.equal(await stack.escrowOf(customer) - escrowBefore, 45_000_000n, "the escrow on-chain got what the page says");
+      await page.getByTestId("arrears-due").filter({ hasText: "0.00 USDC" }).waitFor({ timeout: 20_000 });
+      assert.equal(await due.getByRole("button", { name: "Collect now" }).count(), 0);
+      await shot(page, "customer-arrears-collected");
+    });
   });
 
   it("loads fast: initial JavaScript within 250 KiB gzipped, first meaningful render under 1 s", async () => {

@@ -2,7 +2,8 @@
  * What the browser tests run against: anvil with the real contracts (dispute window 60 s so a test
  * can see earnings vest), the real gateway (PGlite in memory, 1 s batch epochs), the dApp served by
  * the indexer (PGlite in a temporary directory), the dApp served by serveWeb(), and helpers to fund
- * accounts and start a provider's worker (real worker agent in front of the simulated GPU runtime).
+ * accounts and start a provider's worker (real worker agent in front of the simulated GPU runtime),
+ * send any account's transactions, and submit SLA reports signed with the gateway's signer key.
  */
 import { createServer } from "node:http";
 import type { AddressInfo } from "node:net";
@@ -12,7 +13,8 @@ import { join } from "node:path";
 import { createPublicClient, createWalletClient, http, type Abi, type Address, type Hex, type PublicClient } from "viem";
 import { privateKeyToAccount } from "viem/accounts";
 import { pino } from "pino";
-import { settlementAbi, testUsdcAbi } from "@tollgate/protocol";
+import { settlementAbi, slaCreditsAbi, testUsdcAbi } from "@tollgate/protocol";
+import { domainOf, slaReportTypes } from "@tollgate/protocol/eip712";
 import { ANVIL_KEYS, deployProtocol, localChain, sendTx, startAnvil, type Anvil } from "@tollgate/protocol/devnet";
 import { buildGateway, type Gateway } from "@tollgate/gateway";
 import { startIndexer, type Indexer } from "@tollgate/indexer";
@@ -36,6 +38,14 @@ export type Stack = {
   mint(to: Address, amount: bigint): Promise<void>;
   escrowOf(customer: Address): Promise<bigint>;
   startProviderWorker(provider: Address, workerKey: Hex): Promise<void>;
+  /** A transaction from the account of `privateKey`, mined (throws when it reverts). */
+  sendAs(privateKey: Hex, address: Address, abi: Abi, functionName: string, args: unknown[]): Promise<void>;
+  /**
+   * A gateway-signed SLA report on `provider` for the hour that ended an hour ago (chain time):
+   * 5,000 requests at 99.0 % availability, which the default policy credits at its cap, 25 % of
+   * each customer's spend. Returns the report's key.
+   */
+  submitSlaReport(provider: Address, spends: [Address, bigint][]): Promise<Hex>;
   timeTravel(seconds: number): Promise<void>;
   stop(): Promise<void>;
 };
@@ -131,6 +141,18 @@ export async function startStack(): Promise<Stack> {
         { logger: silent },
       );
       rigs.push({ sim, worker });
+    },
+    sendAs: (privateKey, address, abi, functionName, args) =>
+      sendTx(publicClient, createWalletClient({ chain, transport: http(anvil.url), account: privateKeyToAccount(privateKey) }), address, abi, functionName, args).then(() => {}),
+    async submitSlaReport(provider, spends) {
+      const now = (await publicClient.getBlock()).timestamp;
+      const report = {
+        gatewayId: GATEWAY_ID, provider, tier: 0, windowStart: now - 7_200n, windowEnd: now - 3_600n, requests: 5_000, availabilityPpm: 990_000, p95TtftMs: 200,
+        deadline: now + 3_600n, spends: spends.map(([customer, spend]) => ({ customer, spend })),
+      };
+      const signature = await privateKeyToAccount(signerKey).signTypedData({ domain: domainOf("sla", anvil.chainId, c.slaCredits), types: slaReportTypes, primaryType: "SlaReport", message: report });
+      await write(c.slaCredits, slaCreditsAbi as Abi, "submitReport", [report, signature]);
+      return publicClient.readContract({ address: c.slaCredits, abi: slaCreditsAbi, functionName: "reportKey", args: [GATEWAY_ID, provider, 0, report.windowStart] });
     },
     async timeTravel(seconds) {
       await publicClient.request({ method: "evm_increaseTime" as never, params: [seconds] as never });

@@ -49,7 +49,7 @@ export function Stake({ enabled }: { enabled: boolean }) {
       <div className="grid">
         <Stat label="Bonded" value={bonded !== undefined ? `${formatAmount(bonded)} USDC` : "…"} testId="stake-bonded" hint={min.data !== undefined ? `minimum to be routable: ${formatAmount(min.data as bigint)} USDC` : undefined} />
         <Stat label="Unbonding" value={unbonding !== undefined ? `${formatAmount(unbonding)} USDC` : "…"} testId="stake-unbonding" hint={unbonding ? (left > 0 ? `unlocks in ${countdown(left)}` : "unlocked") : undefined} />
-        <Stat label="Locked by open disputes" value={locked !== undefined ? `${formatAmount(locked)} USDC` : "…"} />
+        <Stat label="Locked by open disputes and SLA arrears" value={locked !== undefined ? `${formatAmount(locked)} USDC` : "…"} testId="stake-locked" />
         <Stat label="Routable" value={active.data === undefined ? "…" : active.data ? "yes" : jailed ? "no (jailed)" : "no"} testId="stake-active" />
       </div>
       <div className="row">
