@@ -4,12 +4,12 @@
  * 64 tokens), long enough for much of it to be promoted, so under load the old generation fills
  * with dead streams. V8 picks the growth itself (1.1 to 4 times the live heap, by how busy the
  * collector has been); under the benchmark's 100 streams it chose little, and a full collection
- * came every ~10 s, each pausing the event loop for about 15 ms (evacuating the young generation
- * and updating pointers into it; marking itself runs concurrently). Every first token that crossed
- * the gateway during a pause was late by it.
+ * came every ~6 s, each pausing the event loop for 15–17 ms (evacuating the young generation and
+ * updating pointers into it; marking itself runs concurrently). Every first token that crossed the
+ * gateway during a pause was late by it.
  *
- * With 300 % (up to 4 times the live heap) there was no full collection in two minutes of the same
- * load, for a heap that reached 112 MB instead of 86 MB. The figures are in docs/benchmarks.md
+ * With 300 % (a factor of 4, the top of V8's own range) there was none in about two minutes of the
+ * same load, for a heap of 107–136 MB instead of 76–81 MB. The figures are in docs/benchmarks.md
  * ("Session 8").
  */
 import { setFlagsFromString } from "node:v8";
