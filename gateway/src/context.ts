@@ -39,6 +39,7 @@ export type Ctx = {
   sli: Sli;
   dailySpend: DailySpend;
   publicClient: PublicClient;
+  /** The signer's wallet; its `writeContract` sends one transaction at a time (one nonce each). */
   walletClient: WalletClient;
   signer: LocalAccount;
   startedAt: number;

@@ -23,6 +23,7 @@ import { Prober } from "./routing/probes.ts";
 import { ProviderEvents } from "./routing/provider-events.ts";
 import { ReceiptWriter } from "./metering/receipts.ts";
 import { TokenCounter } from "./metering/token-counter.ts";
+import { oneAtATime } from "./shared/one-at-a-time.ts";
 import { createMetrics } from "./http/metrics.ts";
 import { Sli } from "./settlement/sli.ts";
 import { ChainFollower } from "./settlement/follower.ts";
@@ -76,7 +77,11 @@ export async function buildGateway(options: GatewayOptions): Promise<Gateway> {
   const transport = http(config.rpcUrl, { timeout: config.rpcTimeoutMs, retryCount: 2 });
   const publicClient = createPublicClient({ chain, transport, pollingInterval: 100 }) as PublicClient;
   const signer = privateKeyToAccount(config.signerKey);
-  const walletClient = createWalletClient({ chain, transport, account: signer }) as WalletClient;
+  const wallet = createWalletClient({ chain, transport, account: signer }) as WalletClient;
+  // Every transaction of the signer is prepared and sent one at a time (see shared/one-at-a-time.ts);
+  // only the sending is in the lane, not the wait for a receipt.
+  const sendLane = oneAtATime();
+  const walletClient: WalletClient = { ...wallet, writeContract: ((args: Parameters<WalletClient["writeContract"]>[0]) => sendLane(() => wallet.writeContract(args))) as WalletClient["writeContract"] };
 
   let redis: import("ioredis").Redis | null = null;
   if (config.redisUrl) {
