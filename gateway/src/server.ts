@@ -72,7 +72,7 @@ export async function buildGateway(options: GatewayOptions): Promise<Gateway> {
   const { logger, tiers: tierOverrides, onBatchStage, manualLoops, ...input } = options;
   const config: GatewayConfig = parseConfig(input);
   const log = logger ?? createLogger(config.logLevel);
-  const db: Db = config.databaseUrl ? await openPostgres(config.databaseUrl, config.databaseSchema) : await openPglite(config.dataDir, { threadNice: config.dbThreadNice });
+  const db: Db = config.databaseUrl ? await openPostgres(config.databaseUrl, config.databaseSchema) : await openPglite(config.dataDir, { threadNice: config.dbThreadNice, onRestart: (cause) => log.error({ err: cause.message }, "the PGlite thread died; its statements failed and a new thread opened the data directory") });
   const chain = defineChain({ id: config.chainId, name: `chain-${config.chainId}`, nativeCurrency: { name: "Ether", symbol: "ETH", decimals: 18 }, rpcUrls: { default: { http: [config.rpcUrl] } } });
   const transport = http(config.rpcUrl, { timeout: config.rpcTimeoutMs, retryCount: 2 });
   const publicClient = createPublicClient({ chain, transport, pollingInterval: 100 }) as PublicClient;

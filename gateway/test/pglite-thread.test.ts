@@ -1,12 +1,15 @@
 /**
  * PGlite on its own thread (store/db.ts, store/pglite-thread.ts): what the rest of the gateway relies
  * on from a Db — errors with PostgreSQL's codes, transactions that other statements cannot see into
- * or interleave with, rollback — and the thread's lower priority on Linux.
+ * or interleave with, rollback — the thread's lower priority on Linux, and what happens when the
+ * thread dies.
  */
 import assert from "node:assert/strict";
-import { readdirSync, readFileSync } from "node:fs";
-import { after, before, it } from "node:test";
-import { openPglite, type Db } from "../src/store/db.ts";
+import { mkdtempSync, readdirSync, readFileSync, rmSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import { after, before, describe, it } from "node:test";
+import { openPglite, type Db, type PgliteDb } from "../src/store/db.ts";
 
 let db: Db;
 before(async () => {
@@ -56,4 +59,53 @@ it("the database thread runs at the configured nice value (Linux)", (t) => {
   const nices = readdirSync("/proc/self/task").map((tid) => Number(readFileSync(`/proc/self/task/${tid}/stat`, "utf8").split(") ")[1]!.split(" ")[16]));
   assert.ok(nices.includes(7), `thread nice values: ${nices.join(", ")}`);
   assert.ok(nices.includes(0), "the event loop's thread keeps the process's priority");
+});
+
+describe("a database thread that dies", () => {
+  let dir: string;
+  let disk: PgliteDb;
+  const restarts: string[] = [];
+  before(async () => {
+    dir = mkdtempSync(join(tmpdir(), "tollgate-pglite-"));
+    disk = await openPglite(dir, { onRestart: (e) => restarts.push(e.message) });
+    await disk.query("CREATE TABLE kv (k text PRIMARY KEY)");
+    await disk.query("INSERT INTO kv VALUES ('committed')");
+  });
+  after(async () => {
+    await disk?.close();
+    rmSync(dir, { recursive: true, force: true });
+  });
+
+  it("fails what it held, is replaced, and the data committed before is all there", async () => {
+    const first = disk.thread;
+    await first.terminate();
+    assert.equal(restarts.length, 1, "the restart was reported");
+    assert.notEqual(disk.thread, first);
+    assert.deepEqual(await disk.query("SELECT k FROM kv ORDER BY k"), [{ k: "committed" }]);
+    await disk.query("INSERT INTO kv VALUES ('after')");
+    assert.equal((await disk.query("SELECT 1 FROM kv")).length, 2);
+  });
+
+  it("a transaction open when it died is refused, and none of it is applied", async () => {
+    let release!: () => void;
+    const gate = new Promise<void>((r) => (release = r));
+    const tx = disk.tx(async (q) => {
+      await q.query("INSERT INTO kv VALUES ('tx-1')");
+      await gate; // the thread dies here
+      await q.query("INSERT INTO kv VALUES ('tx-2')");
+    });
+    await new Promise((r) => setTimeout(r, 50));
+    await disk.thread.terminate();
+    release();
+    await assert.rejects(tx, /restarted during this transaction/);
+    assert.deepEqual(await disk.query("SELECT k FROM kv WHERE k LIKE 'tx-%'"), []);
+  });
+
+  it("an in-memory database is not restarted: its data is gone, so statements fail instead", async () => {
+    const mem = await openPglite("memory://");
+    await mem.query("CREATE TABLE x (k int)");
+    await mem.thread.terminate();
+    await assert.rejects(mem.query("SELECT 1 FROM x"), /PGlite thread exited/);
+    await mem.close();
+  });
 });

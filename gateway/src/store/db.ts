@@ -33,70 +33,129 @@ async function migrate(db: Queryable): Promise<void> {
  * PGlite in a worker thread of its own (`pglite-thread.ts`): its WebAssembly runs off the event loop
  * that relays the streams. A transaction holds the connection: statements from outside it wait
  * until it ends, as they would behind PGlite's own transaction lock.
+ *
+ * A thread that dies after it started (a WebAssembly trap, out of memory) fails the statements it
+ * held and is replaced by a new one on the same data directory, which PostgreSQL's recovery brings
+ * back to its last commit. A transaction that was open then is refused from its next statement on
+ * (its earlier statements were never committed), so none runs half on one thread and half outside
+ * any transaction on the next. An in-memory database (`memory://`) is not restarted: its data died
+ * with the thread, and an empty database would pass for the real one.
  */
-export async function openPglite(dataDir: string, opts: { threadNice?: number } = {}): Promise<Db> {
-  if (!dataDir.startsWith("memory://")) mkdirSync(dataDir, { recursive: true });
-  const thread = new Worker(new URL("./pglite-thread.ts", import.meta.url), { workerData: { dataDir, nice: opts.threadNice ?? 10 } });
-  const pending = new Map<number, { resolve: (rows: unknown[]) => void; reject: (e: Error) => void }>();
+export type PgliteDb = Db & {
+  /** The thread serving now (tests end it to check the restart). */
+  readonly thread: Worker;
+};
+
+type DbThread = {
+  worker: Worker;
+  /** Resolves when PGlite is open on this thread; rejects when it failed to open or died first. */
+  ready: Promise<void>;
+  alive: boolean;
+  pending: Map<number, { resolve: (rows: unknown[]) => void; reject: (e: Error) => void }>;
+};
+
+export async function openPglite(dataDir: string, opts: { threadNice?: number; onRestart?: (cause: Error) => void } = {}): Promise<PgliteDb> {
+  const inMemory = dataDir.startsWith("memory://");
+  if (!inMemory) mkdirSync(dataDir, { recursive: true });
   let nextId = 1;
-  let dead: Error | null = null;
+  let closing = false;
+  let dead: Error | null = null; // no thread will serve again
   const toError = (e: ThreadError) => Object.assign(new Error(e.message), e.code ? { code: e.code } : {}, e.detail ? { detail: e.detail } : {});
+
+  const startThread = (): DbThread => {
+    const worker = new Worker(new URL("./pglite-thread.ts", import.meta.url), { workerData: { dataDir, nice: opts.threadNice ?? 10 } });
+    const t: DbThread = { worker, ready: Promise.resolve(), alive: true, pending: new Map() };
+    let opened = false;
+    t.ready = new Promise<void>((resolve, reject) => {
+      worker.on("message", (m: ThreadReply) => {
+        if ("ready" in m) {
+          opened = true;
+          if (t.pending.size === 0) worker.unref();
+          return resolve();
+        }
+        if ("failed" in m) return reject(toError(m.failed));
+        const p = settle(t, m.id);
+        if ("error" in m) p?.reject(toError(m.error));
+        else p?.resolve(m.rows);
+      });
+      const die = (err: Error) => {
+        if (!t.alive) return; // "error" and then "exit"
+        t.alive = false;
+        reject(err);
+        for (const id of [...t.pending.keys()]) settle(t, id)?.reject(err);
+        if (closing) return;
+        // A thread that could not open the database would fail again: no restart loop.
+        if (!opened || inMemory) {
+          dead ??= err;
+          return;
+        }
+        opts.onRestart?.(err);
+        current = startThread();
+        current.ready.catch(() => {}); // its statements see the failure
+      };
+      worker.on("error", die);
+      worker.on("exit", (code) => die(new Error(`the PGlite thread exited (code ${code})`)));
+    });
+    return t;
+  };
   // The thread keeps the process alive only while a statement is waiting for it.
-  const settle = (id: number) => {
-    const p = pending.get(id);
-    pending.delete(id);
-    if (pending.size === 0) thread.unref();
+  const settle = (t: DbThread, id: number) => {
+    const p = t.pending.get(id);
+    t.pending.delete(id);
+    if (t.pending.size === 0) t.worker.unref();
     return p;
   };
-  const ready = new Promise<void>((resolve, reject) => {
-    thread.on("message", (m: ThreadReply) => {
-      if ("ready" in m) return resolve();
-      if ("failed" in m) return reject(toError(m.failed));
-      const p = settle(m.id);
-      if ("error" in m) p?.reject(toError(m.error));
-      else p?.resolve(m.rows);
-    });
-    const die = (err: Error) => {
-      dead ??= err;
-      reject(err);
-      for (const id of [...pending.keys()]) settle(id)?.reject(err);
-    };
-    thread.on("error", die);
-    thread.on("exit", (code) => die(new Error(`the PGlite thread exited (code ${code})`)));
-  });
-  const post = (m: { sql: string; params?: unknown[] } | { close: true }): Promise<unknown[]> => {
-    if (dead) return Promise.reject(dead);
-    const id = nextId++;
-    return new Promise((resolve, reject) => {
-      pending.set(id, { resolve, reject });
-      thread.ref();
-      thread.postMessage({ id, ...m });
-    });
-  };
-  const send: Queryable = {
-    async query<T extends Row>(sql: string, params?: unknown[]) {
-      return (await post({ sql, params })) as T[];
-    },
+  let current = startThread();
+
+  /** Posts to the thread serving now, or, inside a transaction, only to the thread it began on. */
+  const post = async (m: { sql: string; params?: unknown[] } | { close: true }, txThread?: DbThread): Promise<unknown[]> => {
+    for (;;) {
+      if (dead) throw dead;
+      const t = txThread ?? current;
+      if (!t.alive) {
+        if (txThread) throw new Error("the PGlite thread restarted during this transaction: it was rolled back");
+        await current.ready.catch(() => {});
+        continue;
+      }
+      await t.ready;
+      if (!t.alive) continue; // died while this statement waited for it to open
+      const id = nextId++;
+      return new Promise((resolve, reject) => {
+        t.pending.set(id, { resolve, reject });
+        t.worker.ref();
+        t.worker.postMessage({ id, ...m });
+      });
+    }
   };
   let txDone: Promise<void> | null = null;
-  const db: Db = {
+  const db: PgliteDb = {
     kind: "pglite",
+    get thread() {
+      return current.worker;
+    },
     async query<T extends Row>(sql: string, params?: unknown[]) {
       while (txDone) await txDone;
-      return send.query<T>(sql, params);
+      return (await post({ sql, params })) as T[];
     },
     async tx(fn) {
       while (txDone) await txDone;
       let end!: () => void;
       txDone = new Promise((r) => (end = r));
       try {
-        await send.query("BEGIN");
+        await current.ready.catch(() => {});
+        const t = current;
+        const inTx: Queryable = {
+          async query<T extends Row>(sql: string, params?: unknown[]) {
+            return (await post({ sql, params }, t)) as T[];
+          },
+        };
+        await inTx.query("BEGIN");
         try {
-          const out = await fn(send);
-          await send.query("COMMIT");
+          const out = await fn(inTx);
+          await inTx.query("COMMIT");
           return out;
         } catch (err) {
-          await send.query("ROLLBACK").catch(() => {});
+          await inTx.query("ROLLBACK").catch(() => {});
           throw err;
         }
       } finally {
@@ -107,15 +166,18 @@ export async function openPglite(dataDir: string, opts: { threadNice?: number } 
     // One process owns a PGlite directory, so it is always the leader.
     tryLeaderLock: async () => true,
     async close() {
-      if (!dead) await post({ close: true }).catch(() => {});
-      await thread.terminate();
+      closing = true;
+      const t = current;
+      if (t.alive && !dead) await post({ close: true }).catch(() => {});
+      await t.worker.terminate();
     },
   };
   try {
-    await ready;
+    await current.ready;
     await migrate(db);
   } catch (err) {
-    await thread.terminate();
+    closing = true;
+    await current.worker.terminate();
     throw err;
   }
   return db;
