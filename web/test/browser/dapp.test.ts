@@ -296,7 +296,7 @@ describe("dApp in Chromium", { skip: skip ?? false }, () => {
 
   it("SLA arrears: the customer, the provider and an auditor see what a short stake owes, and it is collected from the pages", async () => {
     // A second provider with 50 USDC staked, and a report that owes 100 USDC to each of two customers (25 % of 400):
-    // the stake pays 25 to each, 75 to each stays owed.
+    // the stake pays 25 to each, 75 to each stays owed. The report is the keeperless gateway's, so only the pages collect it.
     const slaKey = ANVIL_KEYS[3]!;
     const slaProvider = privateKeyToAccount(slaKey).address;
     const other = privateKeyToAccount(ANVIL_KEYS[9]!).address;
