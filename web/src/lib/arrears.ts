@@ -3,8 +3,9 @@
  * credit its provider's stake could not pay; `SlaCredits.collectArrears` takes the lists of the
  * report's latest `ArrearsSet` exactly as emitted, so they are passed on untouched.
  */
-import { parseEventLogs, type Address, type Hex, type TransactionReceipt } from "viem";
+import { BaseError, ContractFunctionRevertedError, parseEventLogs, type Address, type Hex, type TransactionReceipt } from "viem";
 import { abis } from "./abis.ts";
+import { describeError } from "./errors.ts";
 import { formatAmount } from "./usdc.ts";
 
 export type ArrearsItem = {
@@ -52,4 +53,33 @@ export function arrearsAfter(receipt: Pick<TransactionReceipt, "logs">, reportKe
   const events = parseEventLogs({ abi: abis.sla, eventName: "ArrearsSet", logs: receipt.logs });
   const mine = events.filter((e) => e.args.reportKey.toLowerCase() === reportKey.toLowerCase()).at(-1);
   return mine ? { customers: mine.args.customers, amounts: mine.args.amounts } : null;
+}
+
+/** What "Collect now" would do, from a simulation of `collectArrears`; `canCollect` says whether sending it is worth the gas. */
+export type CollectPreview = { text: string; canCollect: boolean };
+
+/** The share of `paid` that `customer` would get: the contract's pro rata, rounded down per entry. */
+function shareOf(lists: Lists, customer: string, paid: bigint): bigint {
+  const owed = total(lists);
+  const me = customer.toLowerCase();
+  return lists.customers.reduce((sum, c, i) => (c.toLowerCase() === me ? sum + (BigInt(lists.amounts[i]!) * paid) / owed : sum), 0n);
+}
+
+const isRevert = (err: unknown) => err instanceof BaseError && !!err.walk((e) => e instanceof ContractFunctionRevertedError);
+
+/**
+ * A simulation's answer in words. Nothing paid or a revert (already paid, lists changed, paused…)
+ * means the transaction would be wasted: not collectable. When the node could not be asked, the
+ * page cannot tell, so collecting stays possible. With `customer`, it speaks to that customer.
+ */
+export function describePreview(sim: { pending: true } | { paid: bigint } | { error: unknown }, lists: Lists, customer?: string): CollectPreview {
+  if ("pending" in sim) return { text: "Checking what collecting would pay…", canCollect: false };
+  if ("error" in sim) {
+    return isRevert(sim.error)
+      ? { text: describeError(sim.error), canCollect: false }
+      : { text: `Could not check what collecting would pay now (${describeError(sim.error)}).`, canCollect: true };
+  }
+  if (sim.paid === 0n) return { text: `Nothing to collect until ${customer ? "the provider stakes" : "you stake"} more.`, canCollect: false };
+  const mine = customer ? ` (${usdc(shareOf(lists, customer, sim.paid))} to you)` : "";
+  return { text: `Would pay ${usdc(sim.paid)} now${mine}.`, canCollect: true };
 }

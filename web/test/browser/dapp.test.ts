@@ -296,7 +296,7 @@ describe("dApp in Chromium", { skip: skip ?? false }, () => {
 
   it("SLA arrears: the customer, the provider and an auditor see what a short stake owes, and it is collected from the pages", async () => {
     // A second provider with 50 USDC staked, and a report that owes 100 USDC to each of two customers (25 % of 400):
-    // the stake pays 25 to each, 75 to each stays owed.
+    // the stake pays 25 to each, 75 to each stays owed. The report is the keeperless gateway's, so only the pages collect it.
     const slaKey = ANVIL_KEYS[3]!;
     const slaProvider = privateKeyToAccount(slaKey).address;
     const other = privateKeyToAccount(ANVIL_KEYS[9]!).address;
@@ -319,14 +319,14 @@ describe("dApp in Chromium", { skip: skip ?? false }, () => {
       }
     };
 
-    // The customer sees what is still owed; collecting before the provider stakes again pays nothing, and says so.
+    // The customer sees what is still owed; before the provider stakes again, collecting would pay nothing: the page says so and offers no transaction.
     await as(customerKey, "/customer", async (page) => {
       const mine = page.getByTestId("customer-arrears");
       await page.getByTestId("arrears-due").filter({ hasText: "75.00 USDC" }).waitFor({ timeout: 20_000 });
       assert.match(await mine.getByTestId("arrears-row").innerText(), /75\.00 USDC\s+150\.00 USDC/);
-      await mine.getByRole("button", { name: "Collect now" }).click();
-      await txConfirmed(page, "Collect SLA arrears");
-      assert.match(await mine.getByRole("status").innerText(), /Nothing was paid: the provider has no free stake yet\. 150\.00 USDC is still owed on this report\./);
+      await mine.getByTestId("collect-preview").filter({ hasText: "Nothing to collect until the provider stakes more." }).waitFor({ timeout: 20_000 });
+      assert.equal(await mine.getByRole("button", { name: "Collect now" }).isDisabled(), true);
+      assert.equal(await mine.getByRole("status").count(), 0, "no transaction was sent");
     });
 
     // The provider sees the arrears under its stake, stakes 60 USDC and collects: pro rata, 30 to each customer.
@@ -339,6 +339,7 @@ describe("dApp in Chromium", { skip: skip ?? false }, () => {
       await stake.getByLabel("Stake amount").fill("60");
       await stake.getByRole("button", { name: "Stake", exact: true }).click();
       await txConfirmed(page, "Stake");
+      await arrears.getByTestId("collect-preview").filter({ hasText: "Would pay 60.00 USDC now." }).waitFor({ timeout: 20_000 });
       await arrears.getByRole("button", { name: "Collect now" }).click();
       await txConfirmed(page, "Collect SLA arrears");
       assert.match(await arrears.getByRole("status").innerText(), /Paid 60\.00 USDC to customers; 90\.00 USDC is still owed on this report\./);
@@ -358,6 +359,7 @@ describe("dApp in Chromium", { skip: skip ?? false }, () => {
     await as(customerKey, "/customer", async (page) => {
       const due = page.getByTestId("customer-arrears");
       await page.getByTestId("arrears-due").filter({ hasText: "45.00 USDC" }).waitFor({ timeout: 20_000 });
+      await due.getByTestId("collect-preview").filter({ hasText: "Would pay 90.00 USDC now (45.00 USDC to you)." }).waitFor({ timeout: 20_000 });
       const escrowBefore = await stack.escrowOf(customer);
       await due.getByRole("button", { name: "Collect now" }).click();
       await txConfirmed(page, "Collect SLA arrears");

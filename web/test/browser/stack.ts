@@ -3,7 +3,7 @@
  * can see earnings vest), the real gateway (PGlite in memory, 1 s batch epochs), the dApp served by
  * the indexer (PGlite in a temporary directory), the dApp served by serveWeb(), and helpers to fund
  * accounts and start a provider's worker (real worker agent in front of the simulated GPU runtime),
- * send any account's transactions, and submit SLA reports signed with the gateway's signer key.
+ * send any account's transactions, and submit SLA reports signed by a second gateway (no process).
  */
 import { createServer } from "node:http";
 import type { AddressInfo } from "node:net";
@@ -26,6 +26,12 @@ import type { AppConfig } from "../../src/config.ts";
 export { ANVIL_KEYS };
 export const MODEL = "sim-llama-3.1-8b-instruct";
 export const GATEWAY_ID = 1;
+/**
+ * A second gateway, registered on-chain but not running: its SLA reports' arrears are left to the
+ * pages. The running gateway's arrears keeper collects its own reports' arrears as soon as the
+ * provider stakes, so a report of its own would race the page's "Collect now".
+ */
+export const KEEPERLESS_GATEWAY_ID = 2;
 export const DISPUTE_WINDOW = 60;
 
 export type Stack = {
@@ -41,9 +47,9 @@ export type Stack = {
   /** A transaction from the account of `privateKey`, mined (throws when it reverts). */
   sendAs(privateKey: Hex, address: Address, abi: Abi, functionName: string, args: unknown[]): Promise<void>;
   /**
-   * A gateway-signed SLA report on `provider` for the hour that ended an hour ago (chain time):
-   * 5,000 requests at 99.0 % availability, which the default policy credits at its cap, 25 % of
-   * each customer's spend. Returns the report's key.
+   * An SLA report signed by the keeperless gateway on `provider` for the hour that ended an hour
+   * ago (chain time): 5,000 requests at 99.0 % availability, which the default policy credits at
+   * its cap, 25 % of each customer's spend. Returns the report's key.
    */
   submitSlaReport(provider: Address, spends: [Address, bigint][]): Promise<Hex>;
   timeTravel(seconds: number): Promise<void>;
@@ -78,6 +84,8 @@ export async function startStack(): Promise<Stack> {
   const write = (address: Address, abi: Abi, functionName: string, args: unknown[]) => sendTx(publicClient, deployer, address, abi, functionName, args).then(() => {});
   const signerKey = ANVIL_KEYS[1]!;
   await write(c.settlement, settlementAbi as Abi, "setGatewaySigner", [GATEWAY_ID, privateKeyToAccount(signerKey).address]);
+  const keeperlessKey = ANVIL_KEYS[4]!;
+  await write(c.settlement, settlementAbi as Abi, "setGatewaySigner", [KEEPERLESS_GATEWAY_ID, privateKeyToAccount(keeperlessKey).address]);
 
   const webPort = await freePort();
   const webOrigin = `http://127.0.0.1:${webPort}`;
@@ -147,12 +155,12 @@ export async function startStack(): Promise<Stack> {
     async submitSlaReport(provider, spends) {
       const now = (await publicClient.getBlock()).timestamp;
       const report = {
-        gatewayId: GATEWAY_ID, provider, tier: 0, windowStart: now - 7_200n, windowEnd: now - 3_600n, requests: 5_000, availabilityPpm: 990_000, p95TtftMs: 200,
+        gatewayId: KEEPERLESS_GATEWAY_ID, provider, tier: 0, windowStart: now - 7_200n, windowEnd: now - 3_600n, requests: 5_000, availabilityPpm: 990_000, p95TtftMs: 200,
         deadline: now + 3_600n, spends: spends.map(([customer, spend]) => ({ customer, spend })),
       };
-      const signature = await privateKeyToAccount(signerKey).signTypedData({ domain: domainOf("sla", anvil.chainId, c.slaCredits), types: slaReportTypes, primaryType: "SlaReport", message: report });
+      const signature = await privateKeyToAccount(keeperlessKey).signTypedData({ domain: domainOf("sla", anvil.chainId, c.slaCredits), types: slaReportTypes, primaryType: "SlaReport", message: report });
       await write(c.slaCredits, slaCreditsAbi as Abi, "submitReport", [report, signature]);
-      return publicClient.readContract({ address: c.slaCredits, abi: slaCreditsAbi, functionName: "reportKey", args: [GATEWAY_ID, provider, 0, report.windowStart] });
+      return publicClient.readContract({ address: c.slaCredits, abi: slaCreditsAbi, functionName: "reportKey", args: [KEEPERLESS_GATEWAY_ID, provider, 0, report.windowStart] });
     },
     async timeTravel(seconds) {
       await publicClient.request({ method: "evm_increaseTime" as never, params: [seconds] as never });

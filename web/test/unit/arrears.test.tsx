@@ -1,16 +1,16 @@
 import { afterEach, describe, expect, it, vi } from "vitest";
 import { fireEvent, render, screen, waitFor, within } from "@testing-library/react";
-import { createConfig, custom, WagmiProvider } from "wagmi";
+import { createConfig, http, WagmiProvider } from "wagmi";
 import { mock } from "wagmi/connectors";
 import { connect } from "wagmi/actions";
 import { QueryClient, QueryClientProvider } from "@tanstack/react-query";
-import { BaseError, ContractFunctionRevertedError, decodeFunctionData, encodeAbiParameters, encodeErrorResult, encodeEventTopics, numberToHex, type Address, type Hex } from "viem";
+import { BaseError, ContractFunctionRevertedError, decodeFunctionData, encodeAbiParameters, encodeErrorResult, encodeEventTopics, encodeFunctionResult, HttpRequestError, numberToHex, type Address, type Hex } from "viem";
 import { ConfigContext } from "../../src/lib/config-context.tsx";
 import { chainOf } from "../../src/chain/wagmi.ts";
 import { abis } from "../../src/lib/abis.ts";
 import { describeError } from "../../src/lib/errors.ts";
-import { arrearsAfter, collectArgs, describeCollection, owedTo, type ArrearsItem } from "../../src/lib/arrears.ts";
-import { ArrearsTable } from "../../src/components/Arrears.tsx";
+import { arrearsAfter, collectArgs, describeCollection, describePreview, owedTo, type ArrearsItem, type CollectPreview } from "../../src/lib/arrears.ts";
+import { ArrearsTable, CollectButton } from "../../src/components/Arrears.tsx";
 import { ArrearsDue } from "../../src/pages/customer/Arrears.tsx";
 import { SlaReportTable, type SlaReportRow } from "../../src/pages/auditor/SlaReports.tsx";
 import { testConfig } from "./fixtures.ts";
@@ -67,11 +67,17 @@ describe("arrears: what a collection did, in words", () => {
   });
 });
 
+/** collectArrears refused with `errorName`, as viem reports it. */
+const revert = (errorName: "NoArrears" | "ArrearsMismatch") => {
+  const data = encodeErrorResult({ abi: abis.sla, errorName, args: [KEY] });
+  return new BaseError("call failed", { cause: new ContractFunctionRevertedError({ abi: abis.sla, data, functionName: "collectArrears" }) });
+};
+
+const button = () => screen.getByRole("button", { name: "Collect now" }) as HTMLButtonElement;
+/** The text that describes `el` to a screen reader (aria-describedby), the preview shown beside the button. */
+const describedAs = (el: HTMLElement) => document.getElementById(el.getAttribute("aria-describedby")!)?.textContent;
+
 describe("arrears: the contract's refusals in words", () => {
-  const revert = (errorName: "NoArrears" | "ArrearsMismatch") => {
-    const data = encodeErrorResult({ abi: abis.sla, errorName, args: [KEY] });
-    return new BaseError("call failed", { cause: new ContractFunctionRevertedError({ abi: abis.sla, data, functionName: "collectArrears" }) });
-  };
   it("already paid", () => {
     expect(describeError(revert("NoArrears"))).toBe("Nothing is owed on this SLA report any more: its arrears are already paid.");
   });
@@ -80,22 +86,59 @@ describe("arrears: the contract's refusals in words", () => {
   });
 });
 
-describe("arrears table", () => {
-  it("shows the customer what it is owed on each report, and collects the report clicked", () => {
-    const onCollect = vi.fn();
-    const second = item({ reportKey: `0x${"cd".repeat(32)}`, owed: String(100n * USDC), customers: [OTHER, me], amounts: [String(40n * USDC), String(60n * USDC)] });
-    render(<ArrearsTable rows={[item(), second]} customer={me} busy={false} onCollect={onCollect} />);
-    const [r1, r2] = screen.getAllByTestId("arrears-row");
-    expect(within(r1!).getAllByRole("cell").map((c) => c.textContent).slice(1, 4)).toEqual(["0xb0b0b0b0…", "300.00 USDC", "500.00 USDC"]);
-    expect(within(r2!).getAllByRole("cell").map((c) => c.textContent).slice(2, 4)).toEqual(["60.00 USDC", "100.00 USDC"]);
-    fireEvent.click(within(r2!).getByRole("button", { name: "Collect now" }));
-    expect(onCollect).toHaveBeenCalledWith(second);
+describe("arrears: what a collection would pay, from its simulation", () => {
+  it("says what it would pay, and the customer's own share (the contract's pro rata)", () => {
+    expect(describePreview({ paid: 50n * USDC }, item(), me)).toEqual({ text: "Would pay 50.00 USDC now (30.00 USDC to you).", canCollect: true });
+    expect(describePreview({ paid: 50n * USDC }, item())).toEqual({ text: "Would pay 50.00 USDC now.", canCollect: true });
   });
-  it("shows a provider how many customers each report owes, and disables Collect while a transaction is in flight", () => {
-    render(<ArrearsTable rows={[item()]} busy onCollect={vi.fn()} />);
+  it("says nothing can be collected until there is free stake, and collecting is not offered", () => {
+    expect(describePreview({ paid: 0n }, item(), me)).toEqual({ text: "Nothing to collect until the provider stakes more.", canCollect: false });
+    expect(describePreview({ paid: 0n }, item())).toEqual({ text: "Nothing to collect until you stake more.", canCollect: false });
+  });
+  it("gives a refusal in words and does not offer collecting", () => {
+    expect(describePreview({ error: revert("NoArrears") }, item(), me)).toEqual({ text: "Nothing is owed on this SLA report any more: its arrears are already paid.", canCollect: false });
+    expect(describePreview({ error: revert("ArrearsMismatch") }, item()).canCollect).toBe(false);
+  });
+  it("still offers collecting when the node could not be asked, and says so", () => {
+    const down = new HttpRequestError({ url: testConfig().rpcUrl, status: 502 });
+    expect(describePreview({ error: down }, item())).toEqual({ text: "Could not check what collecting would pay now (HTTP request failed.).", canCollect: true });
+  });
+  it("does not offer collecting before the simulation answers", () => {
+    expect(describePreview({ pending: true }, item())).toEqual({ text: "Checking what collecting would pay…", canCollect: false });
+  });
+});
+
+describe("arrears table", () => {
+  const collectCell = (preview: CollectPreview, busy = false, onCollect = vi.fn()) => render(<CollectButton preview={preview} busy={busy} onCollect={onCollect} />);
+
+  it("shows the customer what it is owed on each report, and fills the last cell per report", () => {
+    const second = item({ reportKey: `0x${"cd".repeat(32)}`, owed: String(100n * USDC), customers: [OTHER, me], amounts: [String(40n * USDC), String(60n * USDC)] });
+    render(<ArrearsTable rows={[item(), second]} customer={me} collect={(a) => `collect ${a.owed}`} />);
+    const [r1, r2] = screen.getAllByTestId("arrears-row");
+    expect(within(r1!).getAllByRole("cell").map((c) => c.textContent).slice(1, 5)).toEqual(["0xb0b0b0b0…", "300.00 USDC", "500.00 USDC", `collect ${500n * USDC}`]);
+    expect(within(r2!).getAllByRole("cell").map((c) => c.textContent).slice(2, 5)).toEqual(["60.00 USDC", "100.00 USDC", `collect ${100n * USDC}`]);
+  });
+  it("shows a provider how many customers each report owes", () => {
+    render(<ArrearsTable rows={[item()]} collect={() => null} />);
     expect(screen.queryByRole("columnheader", { name: "Owed to you" })).toBeNull();
     expect(within(screen.getByTestId("arrears-row")).getAllByRole("cell")[1]!.textContent).toBe("2");
-    expect((screen.getByRole("button", { name: "Collect now" }) as HTMLButtonElement).disabled).toBe(true);
+  });
+  it("Collect now says what it would pay, and collects", () => {
+    const onCollect = vi.fn();
+    collectCell({ text: "Would pay 50.00 USDC now.", canCollect: true }, false, onCollect);
+    expect(button().disabled).toBe(false);
+    expect(describedAs(button())).toBe("Would pay 50.00 USDC now.");
+    fireEvent.click(button());
+    expect(onCollect).toHaveBeenCalledOnce();
+  });
+  it("Collect now is disabled, with the reason beside it, when collecting would pay nothing", () => {
+    collectCell({ text: "Nothing to collect until the provider stakes more.", canCollect: false });
+    expect(button().disabled).toBe(true);
+    expect(describedAs(button())).toBe("Nothing to collect until the provider stakes more.");
+  });
+  it("Collect now is disabled while a transaction is in flight", () => {
+    collectCell({ text: "Would pay 50.00 USDC now.", canCollect: true }, true);
+    expect(button().disabled).toBe(true);
   });
 });
 
@@ -118,12 +161,24 @@ describe("customer page: SLA credit still owed, collected from the page", () => 
   const cfg = testConfig();
   afterEach(() => vi.unstubAllGlobals());
 
-  /** The indexer and the chain behind the page: GraphQL answers `served`, the wallet's RPC records what it is asked to send. */
-  function backend(opts: { served: ArrearsItem[]; sendError?: Hex; logs?: ReturnType<typeof arrearsSetLog>[] }) {
+  /**
+   * The indexer and the chain behind the page: GraphQL answers `served`; a simulated collectArrears
+   * returns `wouldPay` (or reverts with it, given as revert data), and `wouldPayAfter` once a
+   * collection was sent; the wallet's RPC records the calls it simulates and what it is asked to send.
+   */
+  function backend(opts: { served: ArrearsItem[]; wouldPay: bigint | Hex; wouldPayAfter?: bigint; sendError?: Hex; logs?: ReturnType<typeof arrearsSetLog>[] }) {
     const sent: Hex[] = [];
+    const simulated: { from: string; data: Hex }[] = [];
+    const listed = { times: 0 };
     const rpc = (method: string, params: unknown[]): unknown => {
       if (method === "eth_chainId") return numberToHex(cfg.chainId);
       if (method === "eth_blockNumber") return "0x2";
+      if (method === "eth_call") {
+        simulated.push(params[0] as { from: string; data: Hex });
+        const answer = sent.length > 0 && opts.wouldPayAfter !== undefined ? opts.wouldPayAfter : opts.wouldPay;
+        if (typeof answer === "string") throw Object.assign(new Error("execution reverted"), { rpc: { code: 3, message: "execution reverted", data: answer } });
+        return encodeFunctionResult({ abi: abis.sla, functionName: "collectArrears", result: answer });
+      }
       if (method === "eth_sendTransaction") {
         if (opts.sendError) throw Object.assign(new Error("execution reverted"), { rpc: { code: 3, message: "execution reverted", data: opts.sendError } });
         sent.push((params[0] as { data: Hex }).data);
@@ -140,6 +195,7 @@ describe("customer page: SLA credit still owed, collected from the page", () => 
     vi.stubGlobal("fetch", async (url: string, init: RequestInit) => {
       const body = JSON.parse(String(init.body)) as { method?: string; params?: unknown[]; id?: number; query?: string };
       if (url === cfg.graphqlUrl) {
+        listed.times++;
         const due = opts.served.reduce((s, a) => s + owedTo(a, me), 0n);
         return Response.json({ data: { customer: { arrearsDue: String(due), arrears: { nodes: opts.served, pageInfo: { endCursor: null, hasNextPage: false } } } } });
       }
@@ -150,7 +206,7 @@ describe("customer page: SLA credit still owed, collected from the page", () => 
         return Response.json({ jsonrpc: "2.0", id: body.id, error: err });
       }
     });
-    return sent;
+    return { sent, simulated, listed };
   }
 
   async function renderPage() {
@@ -159,7 +215,7 @@ describe("customer page: SLA credit still owed, collected from the page", () => 
       chains: [chain],
       storage: null, // nothing persisted between tests, nothing rehydrated over the connection below
       connectors: [mock({ accounts: [ME] })],
-      transports: { [chain.id]: custom({ request: ({ method, params }) => fetch(cfg.rpcUrl, { method: "POST", body: JSON.stringify({ id: 1, method, params }) }).then(async (r) => { const b = (await r.json()) as { result?: unknown; error?: { message: string } }; if (b.error) throw new Error(b.error.message); return b.result; }) }) },
+      transports: { [chain.id]: http(cfg.rpcUrl, { retryCount: 0 }) }, // the app's transport, over the stubbed fetch
     });
     await connect(wagmi, { connector: wagmi.connectors[0]! });
     render(
@@ -174,31 +230,84 @@ describe("customer page: SLA credit still owed, collected from the page", () => 
     await waitFor(() => expect(screen.getByTestId("arrears-due").textContent).not.toBe("…"));
   }
 
-  it("shows what is owed, sends collectArrears with the served lists, and tells the customer what it received", async () => {
-    const sent = backend({ served: [item()], logs: [arrearsSetLog([me, OTHER], [180n * USDC, 120n * USDC])] });
+  /** Wait until the row's preview has its answer, and return it. */
+  async function preview() {
+    await waitFor(() => expect(screen.getByTestId("collect-preview").textContent).not.toMatch(/^Checking/));
+    return screen.getByTestId("collect-preview").textContent;
+  }
+
+  it("simulates the collection with the served lists and says what it would pay; sends it and tells the customer what it received", async () => {
+    const { sent, simulated } = backend({ served: [item()], wouldPay: 200n * USDC, logs: [arrearsSetLog([me, OTHER], [180n * USDC, 120n * USDC])] });
     await renderPage();
     expect(screen.getByTestId("arrears-due").textContent).toBe("300.00 USDC");
-    fireEvent.click(screen.getByRole("button", { name: "Collect now" }));
+    expect(await preview()).toBe("Would pay 200.00 USDC now (120.00 USDC to you).");
+    expect(button().disabled).toBe(false);
+    expect(describedAs(button())).toBe("Would pay 200.00 USDC now (120.00 USDC to you).");
+    expect(simulated).toHaveLength(1); // one simulation for the one report, until the lists refresh
+    expect(simulated[0]!.from.toLowerCase()).toBe(me);
+    fireEvent.click(button());
     await waitFor(() => expect(screen.getByRole("status").textContent).toMatch(/Confirmed/));
     expect(screen.getByRole("status").textContent).toMatch(/^Collect SLA arrears: Confirmed — You received 120\.00 USDC \(200\.00 USDC to all customers of this report\); 180\.00 USDC is still owed to you\./);
-    const call = decodeFunctionData({ abi: abis.sla, data: sent[0]! });
-    expect(call.functionName).toBe("collectArrears");
-    const [key, customers, amounts] = call.args as readonly [Hex, readonly Address[], readonly bigint[]];
-    expect([key, customers.map((c) => c.toLowerCase()), amounts]).toEqual([KEY, [me, OTHER], [300n * USDC, 200n * USDC]]);
+    for (const data of [sent[0]!, simulated[0]!.data]) {
+      const call = decodeFunctionData({ abi: abis.sla, data });
+      expect(call.functionName).toBe("collectArrears");
+      const [key, customers, amounts] = call.args as readonly [Hex, readonly Address[], readonly bigint[]];
+      expect([key, customers.map((c) => c.toLowerCase()), amounts]).toEqual([KEY, [me, OTHER], [300n * USDC, 200n * USDC]]);
+    }
+  });
+
+  it("disables Collect now, saying why, when collecting would pay nothing", async () => {
+    const { sent } = backend({ served: [item()], wouldPay: 0n });
+    await renderPage();
+    expect(await preview()).toBe("Nothing to collect until the provider stakes more.");
+    expect(button().disabled).toBe(true);
+    expect(describedAs(button())).toBe("Nothing to collect until the provider stakes more.");
+    fireEvent.click(button());
+    expect(sent).toEqual([]);
+  });
+
+  it("disables Collect now with the contract's refusal in words when the simulation reverts", async () => {
+    backend({ served: [item()], wouldPay: encodeErrorResult({ abi: abis.sla, errorName: "NoArrears", args: [KEY] }) });
+    await renderPage();
+    expect(await preview()).toBe("Nothing is owed on this SLA report any more: its arrears are already paid.");
+    expect(button().disabled).toBe(true);
+  });
+
+  it("asks again each time the lists refresh, and no more often: the provider staked while the lists stayed the same", async () => {
+    const chain = { served: [item()], wouldPay: 0n };
+    const { simulated, listed } = backend(chain);
+    await renderPage();
+    expect(await preview()).toBe("Nothing to collect until the provider stakes more.");
+    chain.wouldPay = 50n * USDC;
+    await waitFor(() => expect(screen.getByTestId("collect-preview").textContent).toBe("Would pay 50.00 USDC now (30.00 USDC to you)."), { timeout: 7_000 });
+    expect(button().disabled).toBe(false);
+    expect([listed.times, simulated.length]).toEqual([2, 2]);
+  }, 10_000);
+
+  it("simulates again after a collection: the button turns off once the free stake is used up", async () => {
+    const { simulated } = backend({ served: [item()], wouldPay: 200n * USDC, wouldPayAfter: 0n, logs: [arrearsSetLog([me, OTHER], [180n * USDC, 120n * USDC])] });
+    await renderPage();
+    expect(await preview()).toMatch(/^Would pay 200\.00 USDC now/);
+    fireEvent.click(button());
+    await waitFor(() => expect(screen.getByTestId("collect-preview").textContent).toBe("Nothing to collect until the provider stakes more."));
+    expect(button().disabled).toBe(true);
+    expect(simulated.length).toBeGreaterThan(1);
   });
 
   it("says the lists changed when the contract refuses them", async () => {
-    backend({ served: [item()], sendError: encodeErrorResult({ abi: abis.sla, errorName: "ArrearsMismatch", args: [KEY] }) });
+    backend({ served: [item()], wouldPay: 200n * USDC, sendError: encodeErrorResult({ abi: abis.sla, errorName: "ArrearsMismatch", args: [KEY] }) });
     await renderPage();
-    fireEvent.click(screen.getByRole("button", { name: "Collect now" }));
+    await preview();
+    fireEvent.click(button());
     await waitFor(() => expect(screen.getByRole("status").textContent).toMatch(/Failed/));
     expect(screen.getByRole("status").textContent).toMatch(/Collect SLA arrears: Failed — What this report owes changed since the page read it/);
   });
 
   it("shows nothing owed and no table when no report owes the customer", async () => {
-    backend({ served: [] });
+    const { simulated } = backend({ served: [], wouldPay: 0n });
     await renderPage();
     expect(screen.getByTestId("arrears-due").textContent).toBe("0.00 USDC");
     expect(screen.queryByRole("button", { name: "Collect now" })).toBeNull();
+    expect(simulated).toEqual([]);
   });
 });

@@ -8,7 +8,7 @@ import { useAppConfig } from "../../lib/config-context.tsx";
 import { gql, type Page } from "../../lib/graphql.ts";
 import { formatAmount } from "../../lib/usdc.ts";
 import { ARREARS_FIELDS, type ArrearsItem } from "../../lib/arrears.ts";
-import { ArrearsTable, useCollectArrears } from "../../components/Arrears.tsx";
+import { ArrearsTable, CollectNow, useCollectArrears } from "../../components/Arrears.tsx";
 import { Stat } from "../../components/Stat.tsx";
 import { TxStatus } from "../../components/TxStatus.tsx";
 
@@ -35,7 +35,7 @@ export function ArrearsDue() {
         When a provider misses its SLA, its stake pays you a credit into your balance. If its free stake ran short, the rest is owed and locked in its stake. It is paid when the provider stakes more: anyone, you included, can then collect it. Collecting pays what the provider's free stake allows now.
       </p>
       {q.error && <p className="field-error" role="alert">{(q.error as Error).message}</p>}
-      {rows.length > 0 && <ArrearsTable rows={rows} customer={me} busy={busy} onCollect={collect} />}
+      {rows.length > 0 && <ArrearsTable rows={rows} customer={me} collect={(a) => <CollectNow item={a} customer={me} refreshedAt={q.dataUpdatedAt} busy={busy} onCollect={collect} />} />}
       {c?.arrears.pageInfo.hasNextPage && <p className="muted">Showing the 50 newest reports that owe you.</p>}
       <TxStatus state={state} />
     </section>

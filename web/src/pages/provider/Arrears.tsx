@@ -9,7 +9,7 @@ import { useAppConfig } from "../../lib/config-context.tsx";
 import { gql, type Page } from "../../lib/graphql.ts";
 import { formatAmount } from "../../lib/usdc.ts";
 import { ARREARS_FIELDS, type ArrearsItem } from "../../lib/arrears.ts";
-import { ArrearsTable, useCollectArrears } from "../../components/Arrears.tsx";
+import { ArrearsTable, CollectNow, useCollectArrears } from "../../components/Arrears.tsx";
 import { Stat } from "../../components/Stat.tsx";
 import { TxStatus } from "../../components/TxStatus.tsx";
 
@@ -35,7 +35,7 @@ export function StakeArrears() {
         When your free stake could not pay an SLA credit in full, the rest is owed to your customers. That amount is locked in your stake: you cannot withdraw it until it is paid. Stake more (above), then collect each report below to pay it; anyone, your customers included, may also collect. Collecting pays what your free stake allows, pro rata when it is still short.
       </p>
       {q.error && <p className="field-error" role="alert">{(q.error as Error).message}</p>}
-      {rows.length > 0 ? <ArrearsTable rows={rows} busy={busy} onCollect={collect} /> : q.data && <p>Nothing owed: every SLA credit was paid in full.</p>}
+      {rows.length > 0 ? <ArrearsTable rows={rows} collect={(a) => <CollectNow item={a} refreshedAt={q.dataUpdatedAt} busy={busy} onCollect={collect} />} /> : q.data && <p>Nothing owed: every SLA credit was paid in full.</p>}
       {q.data?.arrears.pageInfo.hasNextPage && <p className="muted">Showing the 50 newest reports in arrears.</p>}
       <TxStatus state={state} />
     </section>
