@@ -8,19 +8,16 @@
  *  - Staked, UnbondStarted, Rebonded, StakeWithdrawn, Slashed, Jailed, Unjailed: the provider's
  *    `isActive` is re-read; MinStakeSet re-reads every provider's.
  */
-import { getAddress, type AbiEvent, type Address, type Hex, type PublicClient } from "viem";
+import { getAddress, type Address, type Hex, type PublicClient } from "viem";
 import type { Logger } from "pino";
 import { modelId, providerRegistryAbi, providerStakingAbi } from "@tollgate/protocol";
 import type { ProviderReads } from "./chain-reads.ts";
 import type { WorkerRegistry } from "./registry.ts";
-import { walkLogRanges, type DecodedLog } from "../shared/range-walker.ts";
+import { eventsNamed, walkLogRanges, type DecodedLog } from "../shared/range-walker.ts";
 
 const REGISTRY_EVENTS = ["WorkerRevoked", "ModelListed", "PriceChangeScheduled", "ModelDelistScheduled"];
 const STAKING_EVENTS = ["Staked", "UnbondStarted", "Rebonded", "StakeWithdrawn", "Slashed", "Jailed", "Unjailed", "MinStakeSet"];
-const EVENTS: AbiEvent[] = [
-  ...providerRegistryAbi.filter((i): i is Extract<(typeof providerRegistryAbi)[number], AbiEvent> => i.type === "event" && REGISTRY_EVENTS.includes(i.name)),
-  ...providerStakingAbi.filter((i): i is Extract<(typeof providerStakingAbi)[number], AbiEvent> => i.type === "event" && STAKING_EVENTS.includes(i.name)),
-];
+const EVENTS = [...eventsNamed(providerRegistryAbi, REGISTRY_EVENTS), ...eventsNamed(providerStakingAbi, STAKING_EVENTS)];
 const MAX_TIMER_MS = 2 ** 31 - 1;
 
 export type ProviderEventDeps = { client: PublicClient; registryAddress: Address; stakingAddress: Address; reads: ProviderReads; workers: WorkerRegistry; log: Logger; pollMs: number };

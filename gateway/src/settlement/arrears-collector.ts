@@ -12,17 +12,15 @@
  *    first, each call simulated before it is sent; a failure backs off, doubling up to the slow pass.
  *  - Only the leader runs it; it sends with the signer's wallet like the batch poster.
  */
-import { BaseError, ContractFunctionRevertedError, getAddress, parseEventLogs, type AbiEvent, type Address, type Log } from "viem";
+import { BaseError, ContractFunctionRevertedError, getAddress, parseEventLogs, type Address, type Log } from "viem";
 import { providerStakingAbi, slaCreditsAbi } from "@tollgate/protocol";
 import type { Ctx } from "../context.ts";
 import { big } from "../store/db.ts";
-import { walkLogRanges, type DecodedLog } from "../shared/range-walker.ts";
+import { eventsNamed, walkLogRanges, type DecodedLog } from "../shared/range-walker.ts";
+import { TX_RECEIPT_TIMEOUT_MS } from "./poster.ts";
 import { applyArrearsEvent, arrearsByProvider, openReports, type ArrearsEvent, type OpenReport } from "./arrears-book.ts";
 
-const eventsOf = (abi: readonly { type: string; name?: string }[], names: string[]) => abi.filter((i): i is AbiEvent => i.type === "event" && names.includes(i.name!));
-const EVENTS = [...eventsOf(slaCreditsAbi, ["SlaReported", "ArrearsSet"]), ...eventsOf(providerStakingAbi, ["Staked", "StakeUnlocked"])];
-/** As long as the batch poster waits for its transactions. */
-const RECEIPT_TIMEOUT_MS = 120_000;
+const EVENTS = [...eventsNamed(slaCreditsAbi, ["SlaReported", "ArrearsSet"]), ...eventsNamed(providerStakingAbi, ["Staked", "StakeUnlocked"])];
 
 /**
  * Stake `collectArrears` can take: bonded and unbonding stake beyond the dispute locks. The arrears'
@@ -185,7 +183,7 @@ export class ArrearsCollector {
   private async send(r: OpenReport): Promise<bigint> {
     const { publicClient, walletClient, config, signer, db, log, metrics } = this.ctx;
     const hash = await walletClient.writeContract({ address: config.slaCredits, abi: slaCreditsAbi, functionName: "collectArrears", args: [r.reportKey, r.customers, r.amounts], account: signer, chain: null });
-    const receipt = await publicClient.waitForTransactionReceipt({ hash, timeout: RECEIPT_TIMEOUT_MS });
+    const receipt = await publicClient.waitForTransactionReceipt({ hash, timeout: TX_RECEIPT_TIMEOUT_MS });
     if (receipt.status !== "success") throw new Error(`collectArrears reverted in ${hash}`);
     const events = parseEventLogs({ abi: slaCreditsAbi, eventName: "ArrearsSet", logs: receipt.logs }).map(toArrearsEvent);
     await db.tx(async (q) => {

@@ -10,11 +10,11 @@
  *
  * Every range is applied in one database transaction together with the cursor, then to the ledger.
  */
-import { decodeFunctionData, getAddress, type AbiEvent, type Address, type Log, type PublicClient } from "viem";
+import { decodeFunctionData, getAddress, type Address, type Log, type PublicClient } from "viem";
 import { settlementAbi, entryCharge, type BatchEntry } from "@tollgate/protocol";
 import type { Ctx } from "../context.ts";
 import { big, type Queryable } from "../store/db.ts";
-import { walkLogRanges, type DecodedLog } from "../shared/range-walker.ts";
+import { eventsNamed, walkLogRanges, type DecodedLog } from "../shared/range-walker.ts";
 
 const EVENT_NAMES = [
   "Deposited",
@@ -26,7 +26,7 @@ const EVENT_NAMES = [
   "SlaCreditPaid",
   "DisputeResolved",
 ] as const;
-const EVENTS = settlementAbi.filter((i): i is Extract<(typeof settlementAbi)[number], AbiEvent> => i.type === "event" && (EVENT_NAMES as readonly string[]).includes(i.name));
+const EVENTS = eventsNamed(settlementAbi, EVENT_NAMES);
 
 export class ChainFollower {
   private readonly ctx: Ctx;

@@ -16,6 +16,8 @@ import { rowToReceipt, type StoredReceipt } from "../metering/receipts.ts";
 import { entriesJson, parseEntries } from "./follower.ts";
 import { buildReceiptTree } from "./receipt-tree.ts";
 
+/** How long a sent transaction of the signer is waited for before the attempt counts as failed and is retried (the arrears keeper waits as long). */
+export const TX_RECEIPT_TIMEOUT_MS = 120_000;
 const MAX_ENTRIES = 512;
 export type PosterStage = "persisted" | "sent";
 
@@ -200,7 +202,7 @@ export class BatchPoster {
     });
     await db.query(`UPDATE batches SET state = 'sent', tx_hash = $2, attempts = attempts + 1 WHERE id = $1 AND state IN ('signed', 'sent')`, [b.id.toString(), hash]);
     await this.onStage?.("sent", b.id);
-    const receipt = await publicClient.waitForTransactionReceipt({ hash, timeout: 120_000 });
+    const receipt = await publicClient.waitForTransactionReceipt({ hash, timeout: TX_RECEIPT_TIMEOUT_MS });
     if (receipt.status === "success") {
       await db.query(`UPDATE batches SET state = 'mined' WHERE id = $1 AND state IN ('signed', 'sent')`, [b.id.toString()]);
       this.ctx.metrics.batches.inc({ outcome: "mined" });

@@ -3,12 +3,17 @@
  * never per request), handing each range's decoded logs to the caller in block order. Used by the
  * escrow follower and by the provider-event follower, so both page the chain the same way.
  */
-import type { AbiEvent, Address, Log, PublicClient } from "viem";
+import type { Abi, AbiEvent, Address, Log, PublicClient } from "viem";
 
 /** Blocks per getLogs call: hosted RPCs refuse wide ranges; 2,000 is the bound both followers used before sharing this walker. */
 export const MAX_RANGE = 2_000n;
 
 export type DecodedLog = Log & { eventName: string; args: Record<string, unknown> };
+
+/** The events of `abi` called one of `names`: what a follower passes as `events`. */
+export function eventsNamed(abi: Abi, names: readonly string[]): AbiEvent[] {
+  return abi.filter((i): i is AbiEvent => i.type === "event" && names.includes(i.name));
+}
 
 export type RangeWalk = {
   client: PublicClient;
